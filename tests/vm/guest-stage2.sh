@@ -1,0 +1,73 @@
+#!/bin/bash
+# Stage 2 of the VM lab guest: PID 1 after switch_root into the host root.
+# Loads the requested vsockmon module, runs the job's script with a timeout,
+# saves its exit status and the kernel log to the control share, powers off.
+set -u
+
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+CTL=/run/lab/ctl
+
+power_off() {
+	sync
+	echo o >/proc/sysrq-trigger
+	sleep 60
+}
+
+# Record why the lab (not the script) failed; the host prints it.
+lab_failure() {
+	echo "$*" >"$CTL/failure"
+	echo "LAB-FAIL: $*" >/dev/console
+}
+
+finish() {
+	dmesg >"$CTL/dmesg.txt" 2>&1
+	echo "$1" >"$CTL/exit_status"
+	power_off
+}
+
+load_module() {
+	local ko
+	case "$LAB_MODULE" in
+	none) return 0 ;;
+	distro) ko=$LAB_DISTRO_VSOCKMON_KO ;;
+	*) ko=$LAB_MODULE ;;
+	esac
+	if ! insmod "$ko" >"$CTL/insmod.log" 2>&1; then
+		lab_failure "insmod $ko failed: $(cat "$CTL/insmod.log")"
+		return 1
+	fi
+}
+
+run_script() {
+	local -a cmd=("$LAB_SCRIPT")
+	# A script without the execute bit still runs, through bash.
+	[ -x "$LAB_SCRIPT" ] || cmd=(bash "$LAB_SCRIPT")
+	mkdir -p "$HOME"
+	cd "$LAB_REPO" || return 125
+	timeout -k 5 "$LAB_TIMEOUT" "${cmd[@]}" "${LAB_ARGS[@]}" \
+		</dev/null >"$CTL/output.log" 2>&1
+}
+
+main() {
+	local status
+	# job.env defines LAB_SCRIPT, LAB_ARGS (array), LAB_MODULE, LAB_TIMEOUT,
+	# LAB_REPO, LAB_KVER; written by tests/vm/run-guest.sh.
+	# shellcheck disable=SC1091
+	. "$CTL/job.env"
+	export LAB_RESULTS=/run/lab/results
+	export LAB_DISTRO_VSOCKMON_KO=/run/lab/distro/vsockmon.ko
+	export LAB_KVER LAB_REPO
+	export HOME=/tmp/root
+	echo "lab: guest ready, running $LAB_SCRIPT" >/dev/console
+
+	if ! load_module; then
+		finish 125
+	fi
+	run_script
+	status=$?
+	[ "$status" -eq 124 ] && lab_failure "guest script timed out after $LAB_TIMEOUT s"
+	echo "lab: guest script exited with $status" >/dev/console
+	finish "$status"
+}
+
+main
