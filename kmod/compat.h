@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * compat.h - kernel API differences vsockmon.c needs, from 5.10 to mainline.
+ * Kernel API differences the vsockmon driver meets from 5.10 to mainline.
  *
- * Every branch is chosen by LINUX_VERSION_CODE or by a macro the kernel
- * headers define themselves, never by distribution.
+ * Every branch is chosen by a feature macro, never by distribution or
+ * version number: stable series backport features, and checkpatch rightly
+ * frowns on LINUX_VERSION_CODE. The oldest target is 5.10.
  *
  * Kept out on purpose, because the plain form works on every version:
  * - <linux/ethtool.h> is included directly: newer netdevice.h no longer
@@ -17,12 +18,7 @@
 #ifndef _VSOCKMON_COMPAT_H
 #define _VSOCKMON_COMPAT_H
 
-#include <linux/version.h>
 #include <linux/netdevice.h>
-
-#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 10, 0)
-#error "vsockmon needs Linux 5.10 or later"
-#endif
 
 /*
  * 6.12 replaced the NETIF_F_LLTX feature bit by dev->lltx (commit
@@ -41,10 +37,10 @@ static inline void vsockmon_set_lltx(struct net_device *dev)
 /*
  * Since 6.7 (commit "net: Move {l,t,d}stats allocation to core") the core
  * allocates and frees dev->lstats when dev->pcpu_stat_type asks for it.
- * Some stable series carry the field without being sure of the rest, so
- * older versions allocate the counters themselves, as nlmon did.
+ * Kbuild defines VSOCKMON_CORE_LSTATS when the target's netdevice.h has
+ * that field; older trees get the counters allocated here, as nlmon did.
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+#ifdef VSOCKMON_CORE_LSTATS
 static inline void vsockmon_lstats_setup(struct net_device *dev)
 {
 	dev->pcpu_stat_type = NETDEV_PCPU_STAT_LSTATS;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * vsockmon.c - AF_VSOCK monitoring device, out-of-tree edition.
+ * AF_VSOCK monitoring device, out-of-tree edition.
  *
- * Same rtnl kind, link type and frames as drivers/net/vsockmon.c, plus
+ * Same rtnl kind, link type and frames as the in-tree vsockmon driver, plus
  * ethtool driver info and per-operation counters, and one rule the in-tree
  * driver lacks: vsock taps see the packets of every network namespace, so
  * only the network admin of the initial user namespace may create or open
