@@ -12,8 +12,8 @@ packages=(
 	tshark wireshark-common tcpdump iproute2 ethtool util-linux python3
 	# VM lab: guest kernel comes from apt-get download, never installed
 	qemu-system-x86 busybox-static cpio kmod linux-headers-amd64
-	# kernel style checks
-	sparse
+	# kernel style checks (checkpatch.pl is extracted from the source tarball)
+	sparse linux-source-6.1
 )
 
 missing=()
