@@ -1,0 +1,465 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * packet-virtio-vsock.c - the virtio-vsock transport header
+ * (struct virtio_vsock_hdr) that follows the vsockmon header when the
+ * transport is VIRTIO: every field, op-dependent flags, the consistency
+ * checks between the two headers, and the payload hand-off.
+ */
+#include "vsockmon-int.h"
+
+#include <epan/expert.h>
+#include <wsutil/utf8_entities.h>
+
+static int proto_virtio_vsock = -1;
+
+static int hf_virtio_src_cid = -1;
+static int hf_virtio_dst_cid = -1;
+static int hf_virtio_src_port = -1;
+static int hf_virtio_dst_port = -1;
+static int hf_virtio_len = -1;
+static int hf_virtio_type = -1;
+static int hf_virtio_op = -1;
+static int hf_virtio_flags = -1;
+static int hf_virtio_flags_shutdown_rcv = -1;
+static int hf_virtio_flags_shutdown_send = -1;
+static int hf_virtio_flags_seq_eom = -1;
+static int hf_virtio_flags_seq_eor = -1;
+static int hf_virtio_flags_unknown = -1;
+static int hf_virtio_buf_alloc = -1;
+static int hf_virtio_fwd_cnt = -1;
+
+static gint ett_virtio_vsock = -1;
+static gint ett_virtio_flags = -1;
+
+static expert_field ei_virtio_hdr_len = EI_INIT;
+static expert_field ei_virtio_short = EI_INIT;
+static expert_field ei_virtio_snaplen = EI_INIT;
+static expert_field ei_virtio_addr_mismatch = EI_INIT;
+static expert_field ei_virtio_op_mismatch = EI_INIT;
+static expert_field ei_virtio_len_mismatch = EI_INIT;
+static expert_field ei_virtio_len_snaplen = EI_INIT;
+static expert_field ei_virtio_payload_not_rw = EI_INIT;
+static expert_field ei_virtio_unknown_type = EI_INIT;
+static expert_field ei_virtio_unknown_op = EI_INIT;
+static expert_field ei_virtio_unknown_flags = EI_INIT;
+
+static dissector_handle_t virtio_vsock_handle;
+
+static const value_string virtio_type_names[] = {
+	{ VIRTIO_VSOCK_TYPE_STREAM, "STREAM" },
+	{ VIRTIO_VSOCK_TYPE_SEQPACKET, "SEQPACKET" },
+	{ 0, NULL }
+};
+
+/* The names of the virtio specification (VIRTIO_VSOCK_OP_*). */
+static const value_string virtio_op_names[] = {
+	{ VIRTIO_VSOCK_OP_INVALID, "INVALID" },
+	{ VIRTIO_VSOCK_OP_REQUEST, "REQUEST" },
+	{ VIRTIO_VSOCK_OP_RESPONSE, "RESPONSE" },
+	{ VIRTIO_VSOCK_OP_RST, "RST" },
+	{ VIRTIO_VSOCK_OP_SHUTDOWN, "SHUTDOWN" },
+	{ VIRTIO_VSOCK_OP_RW, "RW" },
+	{ VIRTIO_VSOCK_OP_CREDIT_UPDATE, "CREDIT_UPDATE" },
+	{ VIRTIO_VSOCK_OP_CREDIT_REQUEST, "CREDIT_REQUEST" },
+	{ 0, NULL }
+};
+
+static int * const shutdown_flag_fields[] = {
+	&hf_virtio_flags_shutdown_rcv,
+	&hf_virtio_flags_shutdown_send,
+	NULL
+};
+
+static int * const rw_flag_fields[] = {
+	&hf_virtio_flags_seq_eom,
+	&hf_virtio_flags_seq_eor,
+	NULL
+};
+
+/* What a flags value means depends on the op and type: its fields and known bits. */
+typedef struct flag_meaning {
+	int * const *fields;	/* NULL: no bit has a meaning */
+	guint32 known_mask;
+} flag_meaning_t;
+
+static flag_meaning_t flag_meaning_of(const vsockmon_packet_t *pkt)
+{
+	flag_meaning_t meaning = { NULL, 0 };
+
+	if (pkt->virtio_op == VIRTIO_VSOCK_OP_SHUTDOWN) {
+		meaning.fields = shutdown_flag_fields;
+		meaning.known_mask = VIRTIO_VSOCK_SHUTDOWN_MASK;
+	} else if (pkt->virtio_op == VIRTIO_VSOCK_OP_RW && pkt->virtio_type == VIRTIO_VSOCK_TYPE_SEQPACKET) {
+		/* message boundaries exist only on SEQPACKET sockets */
+		meaning.fields = rw_flag_fields;
+		meaning.known_mask = VIRTIO_VSOCK_SEQ_MASK;
+	}
+	return meaning;
+}
+
+/* ---- header fields ---- */
+
+static void add_flags(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const vsockmon_packet_t *pkt)
+{
+	flag_meaning_t meaning = flag_meaning_of(pkt);
+	guint32 unknown = pkt->virtio_flags & ~meaning.known_mask;
+	proto_item *ti;
+
+	if (meaning.fields)
+		ti = proto_tree_add_bitmask(tree, tvb, VIRTIO_VSOCK_OFF_FLAGS, hf_virtio_flags, ett_virtio_flags,
+					    meaning.fields, ENC_LITTLE_ENDIAN);
+	else
+		ti = proto_tree_add_item(tree, hf_virtio_flags, tvb, VIRTIO_VSOCK_OFF_FLAGS, 4, ENC_LITTLE_ENDIAN);
+	if (unknown) {
+		proto_item *unknown_ti = proto_tree_add_uint(tree, hf_virtio_flags_unknown, tvb,
+							     VIRTIO_VSOCK_OFF_FLAGS, 4, unknown);
+
+		proto_item_set_generated(unknown_ti);
+		expert_add_info_format(pinfo, ti, &ei_virtio_unknown_flags,
+				       "Flags 0x%08x have no meaning on a %s %s packet", unknown,
+				       VSOCKMON_VAL_TO_STR(pinfo->pool, pkt->virtio_type, virtio_type_names, "type %u"),
+				       VSOCKMON_VAL_TO_STR(pinfo->pool, pkt->virtio_op, virtio_op_names, "op %u"));
+	}
+}
+
+static void add_type_and_op(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, vsockmon_packet_t *pkt)
+{
+	proto_item *ti;
+	guint32 value;
+
+	ti = proto_tree_add_item_ret_uint(tree, hf_virtio_type, tvb, VIRTIO_VSOCK_OFF_TYPE, 2,
+					  ENC_LITTLE_ENDIAN, &value);
+	pkt->virtio_type = (guint16)value;
+	if (!try_val_to_str(value, virtio_type_names))
+		expert_add_info(pinfo, ti, &ei_virtio_unknown_type);
+
+	ti = proto_tree_add_item_ret_uint(tree, hf_virtio_op, tvb, VIRTIO_VSOCK_OFF_OP, 2,
+					  ENC_LITTLE_ENDIAN, &value);
+	pkt->virtio_op = (guint16)value;
+	if (value == VIRTIO_VSOCK_OP_INVALID || !try_val_to_str(value, virtio_op_names))
+		expert_add_info(pinfo, ti, &ei_virtio_unknown_op);
+}
+
+static void add_header_fields(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, vsockmon_packet_t *pkt)
+{
+	proto_tree_add_item(tree, hf_virtio_src_cid, tvb, VIRTIO_VSOCK_OFF_SRC_CID, 8, ENC_LITTLE_ENDIAN);
+	proto_tree_add_item(tree, hf_virtio_dst_cid, tvb, VIRTIO_VSOCK_OFF_DST_CID, 8, ENC_LITTLE_ENDIAN);
+	proto_tree_add_item(tree, hf_virtio_src_port, tvb, VIRTIO_VSOCK_OFF_SRC_PORT, 4, ENC_LITTLE_ENDIAN);
+	proto_tree_add_item(tree, hf_virtio_dst_port, tvb, VIRTIO_VSOCK_OFF_DST_PORT, 4, ENC_LITTLE_ENDIAN);
+	proto_tree_add_item_ret_uint(tree, hf_virtio_len, tvb, VIRTIO_VSOCK_OFF_LEN, 4, ENC_LITTLE_ENDIAN,
+				     &pkt->virtio_len);
+	add_type_and_op(tvb, pinfo, tree, pkt);
+	pkt->virtio_flags = tvb_get_letohl(tvb, VIRTIO_VSOCK_OFF_FLAGS);
+	add_flags(tvb, pinfo, tree, pkt);
+	proto_tree_add_item_ret_uint(tree, hf_virtio_buf_alloc, tvb, VIRTIO_VSOCK_OFF_BUF_ALLOC, 4,
+				     ENC_LITTLE_ENDIAN, &pkt->buf_alloc);
+	proto_tree_add_item_ret_uint(tree, hf_virtio_fwd_cnt, tvb, VIRTIO_VSOCK_OFF_FWD_CNT, 4,
+				     ENC_LITTLE_ENDIAN, &pkt->fwd_cnt);
+	pkt->has_virtio = TRUE;
+}
+
+/*
+ * The fields of a header that is not all there (cut by the snapshot
+ * length, or shorter than the monitor header says): add those that are.
+ */
+static void add_partial_header_fields(tvbuff_t *tvb, proto_tree *tree, guint avail)
+{
+	static const struct {
+		int *hf;
+		guint offset;
+		guint size;
+	} fields[] = {
+		{ &hf_virtio_src_cid, VIRTIO_VSOCK_OFF_SRC_CID, 8 },
+		{ &hf_virtio_dst_cid, VIRTIO_VSOCK_OFF_DST_CID, 8 },
+		{ &hf_virtio_src_port, VIRTIO_VSOCK_OFF_SRC_PORT, 4 },
+		{ &hf_virtio_dst_port, VIRTIO_VSOCK_OFF_DST_PORT, 4 },
+		{ &hf_virtio_len, VIRTIO_VSOCK_OFF_LEN, 4 },
+		{ &hf_virtio_type, VIRTIO_VSOCK_OFF_TYPE, 2 },
+		{ &hf_virtio_op, VIRTIO_VSOCK_OFF_OP, 2 },
+		{ &hf_virtio_flags, VIRTIO_VSOCK_OFF_FLAGS, 4 },
+		{ &hf_virtio_buf_alloc, VIRTIO_VSOCK_OFF_BUF_ALLOC, 4 },
+		{ &hf_virtio_fwd_cnt, VIRTIO_VSOCK_OFF_FWD_CNT, 4 },
+	};
+	guint i;
+
+	for (i = 0; i < G_N_ELEMENTS(fields) && fields[i].offset + fields[i].size <= avail; i++)
+		proto_tree_add_item(tree, *fields[i].hf, tvb, fields[i].offset, fields[i].size,
+				    ENC_LITTLE_ENDIAN);
+}
+
+/* ---- consistency checks ---- */
+
+/* The monitor header repeats the addresses: they must agree. */
+static void check_addresses(tvbuff_t *tvb, packet_info *pinfo, proto_item *ti, const vsockmon_packet_t *pkt)
+{
+	guint64 src_cid = tvb_get_letoh64(tvb, VIRTIO_VSOCK_OFF_SRC_CID);
+	guint64 dst_cid = tvb_get_letoh64(tvb, VIRTIO_VSOCK_OFF_DST_CID);
+	guint32 src_port = tvb_get_letohl(tvb, VIRTIO_VSOCK_OFF_SRC_PORT);
+	guint32 dst_port = tvb_get_letohl(tvb, VIRTIO_VSOCK_OFF_DST_PORT);
+
+	if (src_cid != pkt->src_cid || dst_cid != pkt->dst_cid || src_port != pkt->src_port ||
+	    dst_port != pkt->dst_port)
+		expert_add_info_format(pinfo, ti, &ei_virtio_addr_mismatch,
+				       "Virtio header says %" PRIu64 ":%u > %" PRIu64 ":%u, monitor header "
+				       "%" PRIu64 ":%u > %" PRIu64 ":%u",
+				       src_cid, src_port, dst_cid, dst_port,
+				       pkt->src_cid, pkt->src_port, pkt->dst_cid, pkt->dst_port);
+}
+
+/* The kernel derives the monitor op from the virtio op. */
+static void check_monitor_op(packet_info *pinfo, const vsockmon_packet_t *pkt)
+{
+	enum af_vsockmon_op expected = vsockmon_op_from_virtio(pkt->virtio_op);
+
+	if (expected != pkt->op)
+		expert_add_info_format(pinfo, pkt->op_item, &ei_virtio_op_mismatch,
+				       "Monitor op %u does not match virtio op %s (the kernel sends %u)",
+				       pkt->op,
+				       VSOCKMON_VAL_TO_STR(pinfo->pool, pkt->virtio_op, virtio_op_names, "%u"),
+				       expected);
+}
+
+/*
+ * len is the payload length. A frame that carries all of it in its
+ * reported length but not in the captured bytes was cut by the snapshot
+ * length (a note); one whose reported length disagrees is malformed.
+ */
+static void check_payload_length(tvbuff_t *tvb, packet_info *pinfo, proto_item *len_ti,
+				 const vsockmon_packet_t *pkt, guint payload_offset)
+{
+	guint reported = (guint)tvb_reported_length_remaining(tvb, payload_offset);
+	guint captured = (guint)tvb_captured_length_remaining(tvb, payload_offset);
+
+	if (reported != pkt->virtio_len)
+		expert_add_info_format(pinfo, len_ti, &ei_virtio_len_mismatch,
+				       "len says %u payload bytes, the frame carries %u",
+				       pkt->virtio_len, reported);
+	else if (captured < reported)
+		expert_add_info_format(pinfo, len_ti, &ei_virtio_len_snaplen,
+				       "Only %u of %u payload bytes were captured (snapshot length)",
+				       captured, reported);
+}
+
+/* ---- columns ---- */
+
+static void append_flag_names(wmem_strbuf_t *buf, const vsockmon_packet_t *pkt)
+{
+	if (pkt->virtio_op == VIRTIO_VSOCK_OP_SHUTDOWN) {
+		if (pkt->virtio_flags & VIRTIO_VSOCK_SHUTDOWN_RCV)
+			wmem_strbuf_append(buf, ", RCV");
+		if (pkt->virtio_flags & VIRTIO_VSOCK_SHUTDOWN_SEND)
+			wmem_strbuf_append(buf, ", SEND");
+	} else if (pkt->virtio_op == VIRTIO_VSOCK_OP_RW) {
+		if (pkt->virtio_flags & VIRTIO_VSOCK_SEQ_EOM)
+			wmem_strbuf_append(buf, ", EOM");
+		if (pkt->virtio_flags & VIRTIO_VSOCK_SEQ_EOR)
+			wmem_strbuf_append(buf, ", EOR");
+	}
+}
+
+static void set_info_column(packet_info *pinfo, const vsockmon_packet_t *pkt)
+{
+	wmem_strbuf_t *info = wmem_strbuf_new(pinfo->pool, "");
+
+	wmem_strbuf_append_printf(info, "%u " UTF8_RIGHTWARDS_ARROW " %u [%s", pkt->src_port, pkt->dst_port,
+				  VSOCKMON_VAL_TO_STR(pinfo->pool, pkt->virtio_op, virtio_op_names, "op %u"));
+	append_flag_names(info, pkt);
+	wmem_strbuf_append_printf(info, "] Len=%u", pkt->payload_len);
+	if (pkt->virtio_op == VIRTIO_VSOCK_OP_CREDIT_UPDATE || pkt->virtio_op == VIRTIO_VSOCK_OP_CREDIT_REQUEST ||
+	    pkt->virtio_op == VIRTIO_VSOCK_OP_REQUEST || pkt->virtio_op == VIRTIO_VSOCK_OP_RESPONSE)
+		wmem_strbuf_append_printf(info, " Buf=%u Fwd=%u", pkt->buf_alloc, pkt->fwd_cnt);
+	if (pkt->virtio_type == VIRTIO_VSOCK_TYPE_SEQPACKET)
+		wmem_strbuf_append(info, " SEQPACKET");
+	col_add_str(pinfo->cinfo, COL_INFO, wmem_strbuf_get_str(info));
+}
+
+/* ---- payload ---- */
+
+static void dissect_payload(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, proto_item *op_ti,
+			    vsockmon_packet_t *pkt, guint payload_offset)
+{
+	tvbuff_t *payload_tvb;
+
+	if (pkt->payload_len == 0)
+		return;
+	payload_tvb = tvb_new_subset_remaining(tvb, payload_offset);
+	if (pkt->virtio_op != VIRTIO_VSOCK_OP_RW) {
+		expert_add_info_format(pinfo, op_ti, &ei_virtio_payload_not_rw,
+				       "%u payload bytes on a %s packet: only RW carries data", pkt->payload_len,
+				       VSOCKMON_VAL_TO_STR(pinfo->pool, pkt->virtio_op, virtio_op_names, "op %u"));
+		call_data_dissector(payload_tvb, pinfo, tree);
+		return;
+	}
+	if (tvb_captured_length(payload_tvb) > 0)
+		vsockmon_dissect_payload(payload_tvb, pinfo, tree, pkt);
+}
+
+/* ---- the dissector ---- */
+
+/* How much of the 44-byte header can be read; says why when not all. */
+static guint header_bytes_available(tvbuff_t *tvb, packet_info *pinfo, proto_item *ti,
+				    const vsockmon_packet_t *pkt)
+{
+	guint avail = MIN(pkt->hdr_len, VIRTIO_VSOCK_HDR_LEN);
+
+	if (pkt->hdr_len != VIRTIO_VSOCK_HDR_LEN)
+		expert_add_info_format(pinfo, pkt->hdr_len_item, &ei_virtio_hdr_len,
+				       "Transport header length %u, the virtio header is %u bytes",
+				       pkt->hdr_len, VIRTIO_VSOCK_HDR_LEN);
+	if (tvb_reported_length(tvb) < avail) {
+		expert_add_info_format(pinfo, ti, &ei_virtio_short,
+				       "Frame ends %u bytes into the %u-byte virtio header",
+				       tvb_reported_length(tvb), avail);
+		avail = tvb_reported_length(tvb);
+	}
+	if (tvb_captured_length(tvb) < avail) {
+		expert_add_info_format(pinfo, ti, &ei_virtio_snaplen,
+				       "Only %u of the virtio header bytes were captured (snapshot length)",
+				       tvb_captured_length(tvb));
+		avail = tvb_captured_length(tvb);
+	}
+	return avail;
+}
+
+static int dissect_virtio_vsock(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
+{
+	vsockmon_packet_t *pkt = (vsockmon_packet_t *)data;
+	proto_item *ti;
+	proto_tree *virtio_tree;
+	guint avail;
+	guint payload_offset;
+
+	if (!pkt)
+		return 0;	/* only the vsockmon layer knows the header length */
+
+	ti = proto_tree_add_item(tree, proto_virtio_vsock, tvb, 0,
+				 MIN(tvb_reported_length(tvb), VIRTIO_VSOCK_HDR_LEN), ENC_NA);
+	virtio_tree = proto_item_add_subtree(ti, ett_virtio_vsock);
+
+	avail = header_bytes_available(tvb, pinfo, ti, pkt);
+	if (avail < VIRTIO_VSOCK_HDR_LEN) {
+		add_partial_header_fields(tvb, virtio_tree, avail);
+		return tvb_captured_length(tvb);
+	}
+
+	add_header_fields(tvb, pinfo, virtio_tree, pkt);
+	check_addresses(tvb, pinfo, ti, pkt);
+	check_monitor_op(pinfo, pkt);
+
+	payload_offset = MAX(pkt->hdr_len, VIRTIO_VSOCK_HDR_LEN);
+	pkt->payload_len = (guint32)tvb_reported_length_remaining(tvb, payload_offset);
+	check_payload_length(tvb, pinfo, ti, pkt, payload_offset);
+	if (pkt->virtio_op == VIRTIO_VSOCK_OP_RST)
+		vsockmon_conv_mark_closed(pkt, pinfo);
+
+	proto_item_set_len(ti, payload_offset);
+	proto_item_append_text(ti, ", %s %s, Len: %u",
+			       VSOCKMON_VAL_TO_STR(pinfo->pool, pkt->virtio_type, virtio_type_names, "type %u"),
+			       VSOCKMON_VAL_TO_STR(pinfo->pool, pkt->virtio_op, virtio_op_names, "op %u"),
+			       pkt->virtio_len);
+	set_info_column(pinfo, pkt);
+
+	dissect_payload(tvb, pinfo, tree, ti, pkt, payload_offset);
+	return tvb_captured_length(tvb);
+}
+
+void proto_register_virtio_vsock(void)
+{
+	static hf_register_info hf[] = {
+		{ &hf_virtio_src_cid,
+		  { "Source CID", "virtio_vsock.src_cid", FT_UINT64, BASE_DEC | BASE_VAL64_STRING | BASE_SPECIAL_VALS,
+		    VALS64(vsockmon_cid_names), 0x0, NULL, HFILL } },
+		{ &hf_virtio_dst_cid,
+		  { "Destination CID", "virtio_vsock.dst_cid", FT_UINT64,
+		    BASE_DEC | BASE_VAL64_STRING | BASE_SPECIAL_VALS, VALS64(vsockmon_cid_names), 0x0, NULL, HFILL } },
+		{ &hf_virtio_src_port,
+		  { "Source Port", "virtio_vsock.src_port", FT_UINT32, BASE_DEC, NULL, 0x0, NULL, HFILL } },
+		{ &hf_virtio_dst_port,
+		  { "Destination Port", "virtio_vsock.dst_port", FT_UINT32, BASE_DEC, NULL, 0x0, NULL, HFILL } },
+		{ &hf_virtio_len,
+		  { "Length", "virtio_vsock.len", FT_UINT32, BASE_DEC, NULL, 0x0,
+		    "Payload length", HFILL } },
+		{ &hf_virtio_type,
+		  { "Type", "virtio_vsock.type", FT_UINT16, BASE_DEC, VALS(virtio_type_names), 0x0,
+		    "Socket type", HFILL } },
+		{ &hf_virtio_op,
+		  { "Operation", "virtio_vsock.op", FT_UINT16, BASE_DEC, VALS(virtio_op_names), 0x0, NULL, HFILL } },
+		{ &hf_virtio_flags,
+		  { "Flags", "virtio_vsock.flags", FT_UINT32, BASE_HEX, NULL, 0x0,
+		    "Meaning depends on the operation", HFILL } },
+		{ &hf_virtio_flags_shutdown_rcv,
+		  { "Receive shutdown", "virtio_vsock.flags.shutdown_rcv", FT_BOOLEAN, 32, NULL,
+		    VIRTIO_VSOCK_SHUTDOWN_RCV, "The sender will receive no more data", HFILL } },
+		{ &hf_virtio_flags_shutdown_send,
+		  { "Send shutdown", "virtio_vsock.flags.shutdown_send", FT_BOOLEAN, 32, NULL,
+		    VIRTIO_VSOCK_SHUTDOWN_SEND, "The sender will send no more data", HFILL } },
+		{ &hf_virtio_flags_seq_eom,
+		  { "End of message", "virtio_vsock.flags.seq_eom", FT_BOOLEAN, 32, NULL,
+		    VIRTIO_VSOCK_SEQ_EOM, "Last fragment of a SEQPACKET message", HFILL } },
+		{ &hf_virtio_flags_seq_eor,
+		  { "End of record", "virtio_vsock.flags.seq_eor", FT_BOOLEAN, 32, NULL,
+		    VIRTIO_VSOCK_SEQ_EOR, "The message was sent with MSG_EOR", HFILL } },
+		{ &hf_virtio_flags_unknown,
+		  { "Unknown flags", "virtio_vsock.flags.unknown", FT_UINT32, BASE_HEX, NULL, 0x0,
+		    "Flag bits with no meaning for this operation and type", HFILL } },
+		{ &hf_virtio_buf_alloc,
+		  { "Buffer allocation", "virtio_vsock.buf_alloc", FT_UINT32, BASE_DEC, NULL, 0x0,
+		    "Receive buffer size of the sender", HFILL } },
+		{ &hf_virtio_fwd_cnt,
+		  { "Forward count", "virtio_vsock.fwd_cnt", FT_UINT32, BASE_DEC, NULL, 0x0,
+		    "Bytes the sender has consumed from its receive buffer", HFILL } },
+	};
+	static gint *ett[] = {
+		&ett_virtio_vsock,
+		&ett_virtio_flags,
+	};
+	static ei_register_info ei[] = {
+		{ &ei_virtio_hdr_len,
+		  { "virtio_vsock.hdr_len.wrong", PI_MALFORMED, PI_ERROR,
+		    "Transport header length is wrong for the virtio transport", EXPFILL } },
+		{ &ei_virtio_short,
+		  { "virtio_vsock.short", PI_MALFORMED, PI_ERROR,
+		    "Frame ends inside the virtio header", EXPFILL } },
+		{ &ei_virtio_snaplen,
+		  { "virtio_vsock.snaplen", PI_UNDECODED, PI_NOTE,
+		    "Virtio header cut by the snapshot length", EXPFILL } },
+		{ &ei_virtio_addr_mismatch,
+		  { "virtio_vsock.addr_mismatch", PI_PROTOCOL, PI_WARN,
+		    "Virtio addresses or ports differ from the monitor header's", EXPFILL } },
+		{ &ei_virtio_op_mismatch,
+		  { "virtio_vsock.op_mismatch", PI_PROTOCOL, PI_WARN,
+		    "Monitor op is not the one the kernel derives from the virtio op", EXPFILL } },
+		{ &ei_virtio_len_mismatch,
+		  { "virtio_vsock.len.mismatch", PI_MALFORMED, PI_ERROR,
+		    "len differs from the payload the frame carries", EXPFILL } },
+		{ &ei_virtio_len_snaplen,
+		  { "virtio_vsock.len.snaplen", PI_UNDECODED, PI_NOTE,
+		    "Payload cut by the snapshot length", EXPFILL } },
+		{ &ei_virtio_payload_not_rw,
+		  { "virtio_vsock.payload_not_rw", PI_PROTOCOL, PI_WARN,
+		    "Payload on an operation other than RW", EXPFILL } },
+		{ &ei_virtio_unknown_type,
+		  { "virtio_vsock.type.unknown", PI_PROTOCOL, PI_WARN,
+		    "Unknown socket type", EXPFILL } },
+		{ &ei_virtio_unknown_op,
+		  { "virtio_vsock.op.unknown", PI_PROTOCOL, PI_WARN,
+		    "Invalid or unknown operation", EXPFILL } },
+		{ &ei_virtio_unknown_flags,
+		  { "virtio_vsock.flags.unknown_set", PI_PROTOCOL, PI_WARN,
+		    "Flags set that have no meaning for this operation", EXPFILL } },
+	};
+	expert_module_t *expert_virtio;
+
+	proto_virtio_vsock = proto_register_protocol("Virtio VSOCK transport", "VIRTIO-VSOCK", "virtio_vsock");
+	proto_register_field_array(proto_virtio_vsock, hf, array_length(hf));
+	proto_register_subtree_array(ett, array_length(ett));
+	expert_virtio = expert_register_protocol(proto_virtio_vsock);
+	expert_register_field_array(expert_virtio, ei, array_length(ei));
+
+	virtio_vsock_handle = register_dissector("virtio_vsock", dissect_virtio_vsock, proto_virtio_vsock);
+}
+
+void proto_reg_handoff_virtio_vsock(void)
+{
+	dissector_add_uint("vsockmon.transport", AF_VSOCK_TRANSPORT_VIRTIO, virtio_vsock_handle);
+}

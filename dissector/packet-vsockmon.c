@@ -1,0 +1,671 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * packet-vsockmon.c - the vsockmon monitor header (struct af_vsockmon_hdr)
+ * of LINKTYPE_VSOCK frames: CID addresses, ports, connections
+ * (vsockmon.stream), the conversation/endpoint tables, Follow Stream, and
+ * the payload hand-off to upper protocols. The transport header that
+ * follows is dissected through the "vsockmon.transport" table.
+ */
+#include "vsockmon-int.h"
+
+#include <epan/address_types.h>
+#include <epan/conversation_table.h>
+#include <epan/decode_as.h>
+#include <epan/exceptions.h>
+#include <epan/expert.h>
+#include <epan/follow.h>
+#include <epan/show_exception.h>
+#include <epan/prefs.h>
+#include <epan/proto_data.h>
+#include <epan/tap.h>
+#include <epan/to_str.h>
+#include <wiretap/wtap.h>
+#include <wsutil/pint.h>
+#include <wsutil/utf8_entities.h>
+
+static int proto_vsockmon = -1;
+
+static int hf_vsockmon_src_cid = -1;
+static int hf_vsockmon_dst_cid = -1;
+static int hf_vsockmon_cid = -1;
+static int hf_vsockmon_src_port = -1;
+static int hf_vsockmon_dst_port = -1;
+static int hf_vsockmon_port = -1;
+static int hf_vsockmon_op = -1;
+static int hf_vsockmon_transport = -1;
+static int hf_vsockmon_hdr_len = -1;
+static int hf_vsockmon_reserved = -1;
+static int hf_vsockmon_stream = -1;
+
+static gint ett_vsockmon = -1;
+
+static expert_field ei_vsockmon_short_frame = EI_INIT;
+static expert_field ei_vsockmon_snaplen = EI_INIT;
+static expert_field ei_vsockmon_reserved = EI_INIT;
+static expert_field ei_vsockmon_unknown_op = EI_INIT;
+static expert_field ei_vsockmon_unknown_transport = EI_INIT;
+
+static int vsockmon_address_type = -1;
+static int vsockmon_tap = -1;
+static int vsockmon_follow_tap = -1;
+
+static dissector_handle_t vsockmon_handle;
+static dissector_table_t transport_table;
+static dissector_table_t port_table;
+static heur_dissector_list_t heur_subdissectors;
+
+static gboolean try_heuristic_first = FALSE;
+
+/* The monitor connection counter behind vsockmon.stream. */
+static guint32 next_stream;
+
+const val64_string vsockmon_cid_names[] = {
+	{ VSOCK_CID_HYPERVISOR, "hypervisor" },
+	{ VSOCK_CID_LOCAL, "local" },
+	{ VSOCK_CID_HOST, "host" },
+	{ VSOCK_CID_ANY, "any" },
+	{ 0, NULL }
+};
+
+static const value_string vsockmon_op_names[] = {
+	{ AF_VSOCK_OP_UNKNOWN, "UNKNOWN" },
+	{ AF_VSOCK_OP_CONNECT, "CONNECT" },
+	{ AF_VSOCK_OP_DISCONNECT, "DISCONNECT" },
+	{ AF_VSOCK_OP_CONTROL, "CONTROL" },
+	{ AF_VSOCK_OP_PAYLOAD, "PAYLOAD" },
+	{ 0, NULL }
+};
+
+static const value_string vsockmon_transport_names[] = {
+	{ AF_VSOCK_TRANSPORT_UNKNOWN, "UNKNOWN" },
+	{ AF_VSOCK_TRANSPORT_NO_INFO, "NO_INFO" },
+	{ AF_VSOCK_TRANSPORT_VIRTIO, "VIRTIO" },
+	{ 0, NULL }
+};
+
+/* ---- the CID address type ---- */
+
+static guint64 cid_of(const address *addr)
+{
+	return pletoh64(addr->data);
+}
+
+static int cid_addr_to_str(const address *addr, gchar *buf, int buf_len)
+{
+	guint64 cid = cid_of(addr);
+	const char *name = try_val64_to_str(cid, vsockmon_cid_names);
+
+	if (name)
+		(void)g_strlcpy(buf, name, buf_len);
+	else
+		snprintf(buf, buf_len, "%" PRIu64, cid);
+	return (int)strlen(buf) + 1;
+}
+
+static int cid_addr_str_len(const address *addr _U_)
+{
+	return 21;	/* 2^64 - 1 in decimal, plus the NUL */
+}
+
+/* Address columns filter on the monitor header's CIDs. */
+static const char *cid_col_filter_str(const address *addr _U_, gboolean is_src)
+{
+	return is_src ? "vsockmon.src_cid" : "vsockmon.dst_cid";
+}
+
+static int cid_addr_len(void)
+{
+	return 8;
+}
+
+/* ---- connections ---- */
+
+static vsockmon_conv_t *conv_state_new(const vsockmon_packet_t *pkt)
+{
+	vsockmon_conv_t *vconv = wmem_new0(wmem_file_scope(), vsockmon_conv_t);
+
+	vconv->stream = next_stream++;
+	vconv->flow0_cid = pkt->src_cid;
+	vconv->flow0_port = pkt->src_port;
+	return vconv;
+}
+
+static conversation_t *conv_create(packet_info *pinfo, const vsockmon_packet_t *pkt)
+{
+	conversation_t *conv = conversation_new(pinfo->num, &pkt->src, &pkt->dst, CONVERSATION_NONE,
+						pkt->src_port, pkt->dst_port, 0);
+
+	conversation_add_proto_data(conv, proto_vsockmon, conv_state_new(pkt));
+	return conv;
+}
+
+/*
+ * Find this frame's connection. A CONNECT after the connection was reset
+ * reuses the address/port pair for a new connection, so it gets a new
+ * conversation and stream index (only on the first pass; later passes find
+ * the conversation that was current at this frame).
+ */
+static void conv_lookup(packet_info *pinfo, vsockmon_packet_t *pkt)
+{
+	conversation_t *conv = find_conversation(pinfo->num, &pkt->src, &pkt->dst, CONVERSATION_NONE,
+						 pkt->src_port, pkt->dst_port, 0);
+	vsockmon_conv_t *vconv = conv ? conversation_get_proto_data(conv, proto_vsockmon) : NULL;
+
+	if (!PINFO_FD_VISITED(pinfo)) {
+		gboolean reused = vconv && vconv->closed_frame && pinfo->num > vconv->closed_frame &&
+				  pkt->op == AF_VSOCK_OP_CONNECT;
+
+		if (!vconv || reused) {
+			conv = conv_create(pinfo, pkt);
+			vconv = conversation_get_proto_data(conv, proto_vsockmon);
+		}
+	}
+	if (!vconv) {
+		/* a later pass found no state: cannot happen unless the first pass was skipped */
+		conv = conv_create(pinfo, pkt);
+		vconv = conversation_get_proto_data(conv, proto_vsockmon);
+	}
+	pkt->conv = conv;
+	pkt->vconv = vconv;
+	pkt->stream = vconv->stream;
+	pkt->flow = (pkt->src_cid == vconv->flow0_cid && pkt->src_port == vconv->flow0_port) ? 0 : 1;
+}
+
+void vsockmon_conv_mark_closed(vsockmon_packet_t *pkt, packet_info *pinfo)
+{
+	if (!PINFO_FD_VISITED(pinfo) && pkt->vconv && !pkt->vconv->closed_frame)
+		pkt->vconv->closed_frame = pinfo->num;
+}
+
+/* ---- payload hand-off ---- */
+
+static gboolean try_port_dissectors(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
+				    vsockmon_packet_t *pkt)
+{
+	guint32 low = MIN(pkt->src_port, pkt->dst_port);
+	guint32 high = MAX(pkt->src_port, pkt->dst_port);
+
+	if (dissector_try_uint_new(port_table, low, tvb, pinfo, tree, TRUE, pkt))
+		return TRUE;
+	return high != low && dissector_try_uint_new(port_table, high, tvb, pinfo, tree, TRUE, pkt);
+}
+
+static gboolean try_heuristics(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
+			       vsockmon_packet_t *pkt)
+{
+	heur_dtbl_entry_t *hdtbl_entry;
+
+	return dissector_try_heuristic(heur_subdissectors, tvb, pinfo, tree, &hdtbl_entry, pkt);
+}
+
+static gboolean try_conversation(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
+				 vsockmon_packet_t *pkt)
+{
+	dissector_handle_t handle = conversation_get_dissector(pkt->conv, pinfo->num);
+
+	return handle && call_dissector_only(handle, tvb, pinfo, tree, pkt) > 0;
+}
+
+static void dispatch_payload(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
+			     vsockmon_packet_t *pkt)
+{
+	if (try_conversation(tvb, pinfo, tree, pkt))
+		return;
+	if (try_heuristic_first && try_heuristics(tvb, pinfo, tree, pkt))
+		return;
+	if (try_port_dissectors(tvb, pinfo, tree, pkt))
+		return;
+	if (!try_heuristic_first && try_heuristics(tvb, pinfo, tree, pkt))
+		return;
+	call_data_dissector(tvb, pinfo, tree);
+}
+
+void vsockmon_dissect_payload(tvbuff_t *payload_tvb, packet_info *pinfo, proto_tree *tree,
+			      vsockmon_packet_t *pkt)
+{
+	if (have_tap_listener(vsockmon_follow_tap))
+		tap_queue_packet(vsockmon_follow_tap, pinfo, payload_tvb);
+
+	/* An upper layer's exception must not cost us the rest of the frame. */
+	TRY {
+		dispatch_payload(payload_tvb, pinfo, tree, pkt);
+	}
+	CATCH_NONFATAL_ERRORS {
+		show_exception(payload_tvb, pinfo, tree, EXCEPT_CODE, GET_MESSAGE);
+	}
+	ENDTRY;
+}
+
+/* ---- the monitor header ---- */
+
+/* The header fields in wire order, with their sizes from vsockmon_wire.h. */
+static void add_header_fields(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
+			      vsockmon_packet_t *pkt)
+{
+	proto_item *ti;
+	guint32 value;
+
+	proto_tree_add_item_ret_uint64(tree, hf_vsockmon_src_cid, tvb, VSOCKMON_OFF_SRC_CID, 8,
+				       ENC_LITTLE_ENDIAN, &pkt->src_cid);
+	proto_tree_add_item_ret_uint64(tree, hf_vsockmon_dst_cid, tvb, VSOCKMON_OFF_DST_CID, 8,
+				       ENC_LITTLE_ENDIAN, &pkt->dst_cid);
+	proto_tree_add_item_ret_uint(tree, hf_vsockmon_src_port, tvb, VSOCKMON_OFF_SRC_PORT, 4,
+				     ENC_LITTLE_ENDIAN, &pkt->src_port);
+	proto_tree_add_item_ret_uint(tree, hf_vsockmon_dst_port, tvb, VSOCKMON_OFF_DST_PORT, 4,
+				     ENC_LITTLE_ENDIAN, &pkt->dst_port);
+
+	/* Either-direction fields, hidden, for filters like vsockmon.port == 1024. */
+	ti = proto_tree_add_item(tree, hf_vsockmon_cid, tvb, VSOCKMON_OFF_SRC_CID, 8, ENC_LITTLE_ENDIAN);
+	proto_item_set_hidden(ti);
+	ti = proto_tree_add_item(tree, hf_vsockmon_cid, tvb, VSOCKMON_OFF_DST_CID, 8, ENC_LITTLE_ENDIAN);
+	proto_item_set_hidden(ti);
+	ti = proto_tree_add_item(tree, hf_vsockmon_port, tvb, VSOCKMON_OFF_SRC_PORT, 4, ENC_LITTLE_ENDIAN);
+	proto_item_set_hidden(ti);
+	ti = proto_tree_add_item(tree, hf_vsockmon_port, tvb, VSOCKMON_OFF_DST_PORT, 4, ENC_LITTLE_ENDIAN);
+	proto_item_set_hidden(ti);
+
+	pkt->op_item = proto_tree_add_item_ret_uint(tree, hf_vsockmon_op, tvb, VSOCKMON_OFF_OP, 2,
+						    ENC_LITTLE_ENDIAN, &value);
+	pkt->op = (guint16)value;
+	if (!try_val_to_str(pkt->op, vsockmon_op_names) || pkt->op == AF_VSOCK_OP_UNKNOWN)
+		expert_add_info(pinfo, pkt->op_item, &ei_vsockmon_unknown_op);
+
+	ti = proto_tree_add_item_ret_uint(tree, hf_vsockmon_transport, tvb, VSOCKMON_OFF_TRANSPORT, 2,
+					  ENC_LITTLE_ENDIAN, &value);
+	pkt->transport = (guint16)value;
+	if (!try_val_to_str(pkt->transport, vsockmon_transport_names) ||
+	    pkt->transport == AF_VSOCK_TRANSPORT_UNKNOWN)
+		expert_add_info(pinfo, ti, &ei_vsockmon_unknown_transport);
+
+	pkt->hdr_len_item = proto_tree_add_item_ret_uint(tree, hf_vsockmon_hdr_len, tvb, VSOCKMON_OFF_LEN,
+							 2, ENC_LITTLE_ENDIAN, &value);
+	pkt->hdr_len = (guint16)value;
+
+	ti = proto_tree_add_item(tree, hf_vsockmon_reserved, tvb, VSOCKMON_OFF_RESERVED, 2, ENC_NA);
+	if (tvb_get_letohs(tvb, VSOCKMON_OFF_RESERVED) != 0)
+		expert_add_info(pinfo, ti, &ei_vsockmon_reserved);
+}
+
+/*
+ * A frame shorter than the monitor header: cut by the snapshot length
+ * (reported length is fine) is a note, a frame that really is short is
+ * malformed. Either way no exception: show what is there.
+ */
+static gboolean header_is_complete(tvbuff_t *tvb, packet_info *pinfo, proto_item *ti)
+{
+	if (tvb_reported_length(tvb) < VSOCKMON_HDR_LEN) {
+		expert_add_info_format(pinfo, ti, &ei_vsockmon_short_frame,
+				       "Frame of %u bytes is shorter than the %u-byte vsockmon header",
+				       tvb_reported_length(tvb), VSOCKMON_HDR_LEN);
+		return FALSE;
+	}
+	if (tvb_captured_length(tvb) < VSOCKMON_HDR_LEN) {
+		expert_add_info_format(pinfo, ti, &ei_vsockmon_snaplen,
+				       "Only %u of the %u header bytes were captured (snapshot length)",
+				       tvb_captured_length(tvb), VSOCKMON_HDR_LEN);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static void add_stream_field(tvbuff_t *tvb, proto_tree *tree, const vsockmon_packet_t *pkt)
+{
+	proto_item *ti = proto_tree_add_uint(tree, hf_vsockmon_stream, tvb, 0, 0, pkt->stream);
+
+	proto_item_set_generated(ti);
+}
+
+static void set_columns(packet_info *pinfo, const vsockmon_packet_t *pkt)
+{
+	col_set_str(pinfo->cinfo, COL_PROTOCOL, "VSOCK");
+	/* The transport layer replaces this with its own, richer line. */
+	col_add_fstr(pinfo->cinfo, COL_INFO, "%u " UTF8_RIGHTWARDS_ARROW " %u [%s]", pkt->src_port, pkt->dst_port,
+		     VSOCKMON_VAL_TO_STR(pinfo->pool, pkt->op, vsockmon_op_names, "op %u"));
+}
+
+static void set_addresses(tvbuff_t *tvb, packet_info *pinfo, vsockmon_packet_t *pkt)
+{
+	set_address_tvb(&pkt->src, vsockmon_address_type, 8, tvb, VSOCKMON_OFF_SRC_CID);
+	set_address_tvb(&pkt->dst, vsockmon_address_type, 8, tvb, VSOCKMON_OFF_DST_CID);
+	copy_address_shallow(&pinfo->src, &pkt->src);
+	copy_address_shallow(&pinfo->dst, &pkt->dst);
+	pinfo->ptype = PT_NONE;
+	pinfo->srcport = pkt->src_port;
+	pinfo->destport = pkt->dst_port;
+	/* kept for Decode As, which asks after upper layers may have changed pinfo */
+	p_add_proto_data(pinfo->pool, pinfo, proto_vsockmon, 0, GUINT_TO_POINTER(pkt->src_port));
+	p_add_proto_data(pinfo->pool, pinfo, proto_vsockmon, 1, GUINT_TO_POINTER(pkt->dst_port));
+}
+
+/* The transport header and payload: through the transport table, else data. */
+static void dissect_transport(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
+			      vsockmon_packet_t *pkt)
+{
+	tvbuff_t *rest = tvb_new_subset_remaining(tvb, VSOCKMON_HDR_LEN);
+
+	if (tvb_reported_length(rest) == 0 && pkt->hdr_len == 0)
+		return;
+	if (dissector_try_uint_new(transport_table, pkt->transport, rest, pinfo, tree, TRUE, pkt))
+		return;
+	/* No transport header we know: what follows the header is payload. */
+	pkt->payload_len = tvb_reported_length(rest);
+	if (tvb_captured_length(rest) > 0)
+		vsockmon_dissect_payload(rest, pinfo, tree, pkt);
+}
+
+static int dissect_vsockmon(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
+{
+	vsockmon_packet_t *pkt = wmem_new0(pinfo->pool, vsockmon_packet_t);
+	proto_item *ti;
+	proto_tree *vsockmon_tree;
+
+	col_set_str(pinfo->cinfo, COL_PROTOCOL, "VSOCK");
+	col_clear(pinfo->cinfo, COL_INFO);
+
+	ti = proto_tree_add_item(tree, proto_vsockmon, tvb, 0, MIN(tvb_reported_length(tvb), VSOCKMON_HDR_LEN),
+				 ENC_NA);
+	vsockmon_tree = proto_item_add_subtree(ti, ett_vsockmon);
+	if (!header_is_complete(tvb, pinfo, ti)) {
+		col_set_str(pinfo->cinfo, COL_INFO, "[truncated vsockmon header]");
+		return tvb_captured_length(tvb);
+	}
+
+	add_header_fields(tvb, pinfo, vsockmon_tree, pkt);
+	set_addresses(tvb, pinfo, pkt);
+	conv_lookup(pinfo, pkt);
+	add_stream_field(tvb, vsockmon_tree, pkt);
+	set_columns(pinfo, pkt);
+	proto_item_append_text(ti, ", Src: %s:%u, Dst: %s:%u, Op: %s",
+			       address_to_str(pinfo->pool, &pkt->src), pkt->src_port,
+			       address_to_str(pinfo->pool, &pkt->dst), pkt->dst_port,
+			       VSOCKMON_VAL_TO_STR(pinfo->pool, pkt->op, vsockmon_op_names, "%u"));
+
+	dissect_transport(tvb, pinfo, tree, pkt);
+
+	tap_queue_packet(vsockmon_tap, pinfo, pkt);
+	return tvb_captured_length(tvb);
+}
+
+/* ---- conversation and endpoint tables ---- */
+
+static const char *conv_filter_name(conv_filter_type_e filter)
+{
+	switch (filter) {
+	case CONV_FT_SRC_ADDRESS:
+		return "vsockmon.src_cid";
+	case CONV_FT_DST_ADDRESS:
+		return "vsockmon.dst_cid";
+	case CONV_FT_ANY_ADDRESS:
+		return "vsockmon.cid";
+	case CONV_FT_SRC_PORT:
+		return "vsockmon.src_port";
+	case CONV_FT_DST_PORT:
+		return "vsockmon.dst_port";
+	case CONV_FT_ANY_PORT:
+		return "vsockmon.port";
+	default:
+		return CONV_FILTER_INVALID;
+	}
+}
+
+static const char *conv_filter_for_item(conv_item_t *conv _U_, conv_filter_type_e filter)
+{
+	return conv_filter_name(filter);
+}
+
+static const char *conv_filter_for_endpoint(endpoint_item_t *endpoint _U_, conv_filter_type_e filter)
+{
+	return conv_filter_name(filter);
+}
+
+static ct_dissector_info_t vsockmon_ct_dissector_info = { &conv_filter_for_item };
+static et_dissector_info_t vsockmon_endpoint_dissector_info = { &conv_filter_for_endpoint };
+
+/*
+ * Wireshark 4.0 prints and filters on ports only for the TCP/UDP/SCTP/NCP
+ * table types; vsock ports are ports of the same kind, so the table rows
+ * say "TCP-like" to get them. The filters still use vsockmon.* fields.
+ */
+#define VSOCKMON_TABLE_TYPE CONVERSATION_TCP
+
+tap_packet_status vsockmon_conv_packet(void *pct, packet_info *pinfo, epan_dissect_t *edt _U_,
+					      const void *data, tap_flags_t flags)
+{
+	conv_hash_t *hash = (conv_hash_t *)pct;
+	const vsockmon_packet_t *pkt = (const vsockmon_packet_t *)data;
+
+	hash->flags = flags;
+	add_conversation_table_data_with_conv_id(hash, &pkt->src, &pkt->dst, pkt->src_port, pkt->dst_port,
+						 (conv_id_t)pkt->stream, 1, pinfo->fd->pkt_len,
+						 &pinfo->rel_ts, &pinfo->abs_ts,
+						 &vsockmon_ct_dissector_info, VSOCKMON_TABLE_TYPE);
+	return TAP_PACKET_REDRAW;
+}
+
+tap_packet_status vsockmon_endpoint_packet(void *pit, packet_info *pinfo, epan_dissect_t *edt _U_,
+						  const void *data, tap_flags_t flags)
+{
+	conv_hash_t *hash = (conv_hash_t *)pit;
+	const vsockmon_packet_t *pkt = (const vsockmon_packet_t *)data;
+
+	hash->flags = flags;
+	add_endpoint_table_data(hash, &pkt->src, pkt->src_port, TRUE, 1, pinfo->fd->pkt_len,
+				&vsockmon_endpoint_dissector_info, VSOCKMON_TABLE_TYPE);
+	add_endpoint_table_data(hash, &pkt->dst, pkt->dst_port, FALSE, 1, pinfo->fd->pkt_len,
+				&vsockmon_endpoint_dissector_info, VSOCKMON_TABLE_TYPE);
+	return TAP_PACKET_REDRAW;
+}
+
+/* ---- Follow Stream ---- */
+
+static gchar *follow_conv_filter(epan_dissect_t *edt _U_, packet_info *pinfo, guint *stream,
+				 guint *sub_stream _U_)
+{
+	conversation_t *conv;
+	vsockmon_conv_t *vconv;
+
+	if (pinfo->src.type != vsockmon_address_type)
+		return NULL;
+	conv = find_conversation(pinfo->num, &pinfo->src, &pinfo->dst, CONVERSATION_NONE,
+				 pinfo->srcport, pinfo->destport, 0);
+	vconv = conv ? conversation_get_proto_data(conv, proto_vsockmon) : NULL;
+	if (!vconv)
+		return NULL;
+	*stream = vconv->stream;
+	return ws_strdup_printf("vsockmon.stream eq %u", vconv->stream);
+}
+
+static gchar *follow_index_filter(guint stream, guint sub_stream _U_)
+{
+	return ws_strdup_printf("vsockmon.stream eq %u", stream);
+}
+
+static gchar *follow_address_filter(address *src_addr, address *dst_addr, int src_port, int dst_port)
+{
+	guint64 src = cid_of(src_addr);
+	guint64 dst = cid_of(dst_addr);
+
+	return ws_strdup_printf("((vsockmon.src_cid eq %" PRIu64 " and vsockmon.src_port eq %d and "
+				"vsockmon.dst_cid eq %" PRIu64 " and vsockmon.dst_port eq %d) or "
+				"(vsockmon.src_cid eq %" PRIu64 " and vsockmon.src_port eq %d and "
+				"vsockmon.dst_cid eq %" PRIu64 " and vsockmon.dst_port eq %d))",
+				src, src_port, dst, dst_port, dst, dst_port, src, src_port);
+}
+
+static gchar *follow_port_to_display(wmem_allocator_t *allocator, guint port)
+{
+	return wmem_strdup_printf(allocator, "%u", port);
+}
+
+#if VSOCKMON_WS_AT_LEAST(4, 2)
+static guint32 follow_stream_count(void)
+{
+	return next_stream;
+}
+#else
+#define follow_stream_count NULL	/* 4.0 does not ask */
+#endif
+
+/* ---- Decode As ---- */
+
+static gpointer decode_as_src_port(packet_info *pinfo)
+{
+	return p_get_proto_data(pinfo->pool, pinfo, proto_vsockmon, 0);
+}
+
+static gpointer decode_as_dst_port(packet_info *pinfo)
+{
+	return p_get_proto_data(pinfo->pool, pinfo, proto_vsockmon, 1);
+}
+
+static void decode_as_src_prompt(packet_info *pinfo, gchar *result)
+{
+	snprintf(result, MAX_DECODE_AS_PROMPT_LEN, "source (%u)",
+		 GPOINTER_TO_UINT(decode_as_src_port(pinfo)));
+}
+
+static void decode_as_dst_prompt(packet_info *pinfo, gchar *result)
+{
+	snprintf(result, MAX_DECODE_AS_PROMPT_LEN, "destination (%u)",
+		 GPOINTER_TO_UINT(decode_as_dst_port(pinfo)));
+}
+
+static void decode_as_both_prompt(packet_info *pinfo, gchar *result)
+{
+	snprintf(result, MAX_DECODE_AS_PROMPT_LEN, "both (%u%s%u)",
+		 GPOINTER_TO_UINT(decode_as_src_port(pinfo)), UTF8_LEFT_RIGHT_ARROW,
+		 GPOINTER_TO_UINT(decode_as_dst_port(pinfo)));
+}
+
+static void register_vsockmon_decode_as(void)
+{
+	static build_valid_func src_values[1] = { decode_as_src_port };
+	static build_valid_func dst_values[1] = { decode_as_dst_port };
+	static build_valid_func both_values[2] = { decode_as_src_port, decode_as_dst_port };
+	static decode_as_value_t values[3] = {
+		{ decode_as_src_prompt, 1, src_values },
+		{ decode_as_dst_prompt, 1, dst_values },
+		{ decode_as_both_prompt, 2, both_values },
+	};
+	static decode_as_t vsockmon_da = {
+		"vsockmon", "vsockmon.port", 3, 2, values, "VSOCK", "port(s) as",
+		decode_as_default_populate_list, decode_as_default_reset, decode_as_default_change, NULL
+	};
+
+	register_decode_as(&vsockmon_da);
+}
+
+/*
+ * Decode As only offers (and tshark -d only accepts) handles already known
+ * to the table. Whatever can ride on a TCP port can ride on a vsock stream,
+ * so offer every handle of "tcp.port".
+ */
+static void offer_handle_for_decode_as(const gchar *table_name _U_, gpointer handle, gpointer user_data _U_)
+{
+	dissector_add_for_decode_as("vsockmon.port", (dissector_handle_t)handle);
+}
+
+/* ---- registration ---- */
+
+static void vsockmon_init(void)
+{
+	next_stream = 0;
+}
+
+void proto_register_vsockmon(void)
+{
+	static hf_register_info hf[] = {
+		{ &hf_vsockmon_src_cid,
+		  { "Source CID", "vsockmon.src_cid", FT_UINT64, BASE_DEC | BASE_VAL64_STRING | BASE_SPECIAL_VALS,
+		    VALS64(vsockmon_cid_names), 0x0, "Context ID of the sender", HFILL } },
+		{ &hf_vsockmon_dst_cid,
+		  { "Destination CID", "vsockmon.dst_cid", FT_UINT64, BASE_DEC | BASE_VAL64_STRING | BASE_SPECIAL_VALS,
+		    VALS64(vsockmon_cid_names), 0x0, "Context ID of the receiver", HFILL } },
+		{ &hf_vsockmon_cid,
+		  { "Source or Destination CID", "vsockmon.cid", FT_UINT64,
+		    BASE_DEC | BASE_VAL64_STRING | BASE_SPECIAL_VALS, VALS64(vsockmon_cid_names), 0x0, NULL, HFILL } },
+		{ &hf_vsockmon_src_port,
+		  { "Source Port", "vsockmon.src_port", FT_UINT32, BASE_DEC, NULL, 0x0, NULL, HFILL } },
+		{ &hf_vsockmon_dst_port,
+		  { "Destination Port", "vsockmon.dst_port", FT_UINT32, BASE_DEC, NULL, 0x0, NULL, HFILL } },
+		{ &hf_vsockmon_port,
+		  { "Source or Destination Port", "vsockmon.port", FT_UINT32, BASE_DEC, NULL, 0x0, NULL, HFILL } },
+		{ &hf_vsockmon_op,
+		  { "Operation", "vsockmon.op", FT_UINT16, BASE_DEC, VALS(vsockmon_op_names), 0x0,
+		    "Monitor operation the kernel derived from the transport operation", HFILL } },
+		{ &hf_vsockmon_transport,
+		  { "Transport", "vsockmon.transport", FT_UINT16, BASE_DEC, VALS(vsockmon_transport_names), 0x0,
+		    NULL, HFILL } },
+		{ &hf_vsockmon_hdr_len,
+		  { "Transport header length", "vsockmon.hdr_len", FT_UINT16, BASE_DEC, NULL, 0x0, NULL, HFILL } },
+		{ &hf_vsockmon_reserved,
+		  { "Reserved", "vsockmon.reserved", FT_BYTES, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+		{ &hf_vsockmon_stream,
+		  { "Stream index", "vsockmon.stream", FT_UINT32, BASE_DEC, NULL, 0x0,
+		    "Connection index in this capture, 0-based", HFILL } },
+	};
+	static gint *ett[] = {
+		&ett_vsockmon,
+	};
+	static ei_register_info ei[] = {
+		{ &ei_vsockmon_short_frame,
+		  { "vsockmon.short_frame", PI_MALFORMED, PI_ERROR,
+		    "Frame is shorter than the vsockmon header", EXPFILL } },
+		{ &ei_vsockmon_snaplen,
+		  { "vsockmon.snaplen", PI_UNDECODED, PI_NOTE,
+		    "Frame was cut by the capture's snapshot length", EXPFILL } },
+		{ &ei_vsockmon_reserved,
+		  { "vsockmon.reserved.nonzero", PI_PROTOCOL, PI_WARN,
+		    "Reserved bytes are not zero", EXPFILL } },
+		{ &ei_vsockmon_unknown_op,
+		  { "vsockmon.op.unknown", PI_PROTOCOL, PI_WARN,
+		    "Unknown monitor operation", EXPFILL } },
+		{ &ei_vsockmon_unknown_transport,
+		  { "vsockmon.transport.unknown", PI_PROTOCOL, PI_WARN,
+		    "Unknown transport", EXPFILL } },
+	};
+	module_t *vsockmon_module;
+	expert_module_t *expert_vsockmon;
+
+	proto_vsockmon = proto_register_protocol("VSOCK Monitor", "VSOCK", "vsockmon");
+	proto_register_field_array(proto_vsockmon, hf, array_length(hf));
+	proto_register_subtree_array(ett, array_length(ett));
+	expert_vsockmon = expert_register_protocol(proto_vsockmon);
+	expert_register_field_array(expert_vsockmon, ei, array_length(ei));
+
+	vsockmon_address_type = address_type_dissector_register("AT_VSOCKMON", "vsock CID",
+								 cid_addr_to_str, cid_addr_str_len, NULL,
+								 cid_col_filter_str, cid_addr_len, NULL, NULL);
+
+	vsockmon_handle = register_dissector("vsockmon", dissect_vsockmon, proto_vsockmon);
+
+	transport_table = register_dissector_table("vsockmon.transport", "VSOCK transport",
+						   proto_vsockmon, FT_UINT16, BASE_DEC);
+	port_table = register_dissector_table("vsockmon.port", "VSOCK port", proto_vsockmon,
+					      FT_UINT32, BASE_DEC);
+	heur_subdissectors = register_heur_dissector_list("vsockmon", proto_vsockmon);
+
+	vsockmon_module = prefs_register_protocol(proto_vsockmon, NULL);
+	prefs_register_bool_preference(vsockmon_module, "try_heuristic_first",
+				       "Try heuristic sub-dissectors first",
+				       "Try to decode a payload using a heuristic sub-dissector before "
+				       "the dissector registered to its port",
+				       &try_heuristic_first);
+
+	vsockmon_tap = register_tap("vsockmon");
+	vsockmon_follow_tap = register_tap("vsockmon_follow");
+	register_conversation_table(proto_vsockmon, FALSE, vsockmon_conv_packet, vsockmon_endpoint_packet);
+	vsockmon_register_cli_tables();
+	VSOCKMON_REGISTER_FOLLOW(proto_vsockmon, "vsockmon_follow", follow_conv_filter, follow_index_filter,
+				 follow_address_filter, follow_port_to_display, follow_tvb_tap_listener,
+				 follow_stream_count);
+	register_vsockmon_decode_as();
+	register_init_routine(vsockmon_init);
+}
+
+void proto_reg_handoff_vsockmon(void)
+{
+	/* Plugin hand-offs run after the built-in ones, so this replaces "vsock". */
+	dissector_add_uint("wtap_encap", WTAP_ENCAP_VSOCK, vsockmon_handle);
+	dissector_table_foreach_handle("tcp.port", offer_handle_for_decode_as, NULL);
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vsockmon-int.h - what the two protocol layers of the plugin share:
+ * the per-packet record handed from the monitor layer (packet-vsockmon.c)
+ * to the transport layer (packet-virtio-vsock.c), the per-conversation
+ * state, and the payload hand-off back to the monitor layer.
+ *
+ * The per-packet record is also the data of the "vsockmon" tap, so
+ * statistics plugins and Lua listeners see every header value.
+ */
+#ifndef VSOCKMON_INT_H
+#define VSOCKMON_INT_H
+
+#include <wireshark.h>
+#include <epan/packet.h>
+#include <epan/conversation.h>
+#include <epan/tap.h>
+
+#include "vsockmon_wire.h"
+#include "vsockmon-compat.h"
+
+/* Per-conversation state, one per (cid, port, cid, port) connection. */
+typedef struct vsockmon_conv {
+	guint32 stream;		/* vsockmon.stream, 0-based like tcp.stream */
+	guint64 flow0_cid;	/* sender of the first frame seen: flow 0 */
+	guint32 flow0_port;
+	guint32 closed_frame;	/* first frame after which a REQUEST starts a new stream (0: open) */
+} vsockmon_conv_t;
+
+/* Per-packet record: tap data of "vsockmon" and the transport layer's input. */
+typedef struct vsockmon_packet {
+	/* monitor header */
+	guint64 src_cid;
+	guint64 dst_cid;
+	guint32 src_port;
+	guint32 dst_port;
+	guint16 op;		/* enum af_vsockmon_op */
+	guint16 transport;	/* enum af_vsockmon_transport */
+	guint16 hdr_len;	/* transport header length */
+	address src;		/* src_cid as an AT_VSOCKMON address */
+	address dst;
+
+	/* connection */
+	guint32 stream;
+	int flow;		/* 0: sent by the connection's first sender, 1: the other side */
+	conversation_t *conv;
+	vsockmon_conv_t *vconv;
+
+	/* transport header, filled in by the transport layer when present */
+	gboolean has_virtio;
+	guint16 virtio_type;	/* enum virtio_vsock_type */
+	guint16 virtio_op;	/* enum virtio_vsock_op */
+	guint32 virtio_flags;
+	guint32 virtio_len;
+	guint32 buf_alloc;
+	guint32 fwd_cnt;
+	guint32 payload_len;	/* payload bytes the frame carries (reported) */
+
+	/* items the transport layer attaches expert info to */
+	proto_item *hdr_len_item;
+	proto_item *op_item;
+} vsockmon_packet_t;
+
+/* Hand a payload (RW data) to the upper layers: conversation dissector,
+ * lower port, higher port, heuristics, then data. Also feeds Follow Stream. */
+void vsockmon_dissect_payload(tvbuff_t *payload_tvb, packet_info *pinfo, proto_tree *tree,
+			      vsockmon_packet_t *pkt);
+
+/* The monitor layer marks a connection closed (RST seen) so that the next
+ * REQUEST on the same address/port pair starts a new stream. */
+void vsockmon_conv_mark_closed(vsockmon_packet_t *pkt, packet_info *pinfo);
+
+/* Tap callbacks behind the conversation and endpoint tables (GUI and tshark). */
+tap_packet_status vsockmon_conv_packet(void *pct, packet_info *pinfo, epan_dissect_t *edt,
+				       const void *data, tap_flags_t flags);
+tap_packet_status vsockmon_endpoint_packet(void *pit, packet_info *pinfo, epan_dissect_t *edt,
+					   const void *data, tap_flags_t flags);
+void vsockmon_register_cli_tables(void);
+
+/* Well-known CID names, shared by both layers' fields. */
+extern const val64_string vsockmon_cid_names[];
+
+void proto_register_vsockmon(void);
+void proto_reg_handoff_vsockmon(void);
+void proto_register_virtio_vsock(void);
+void proto_reg_handoff_virtio_vsock(void);
+
+#endif /* VSOCKMON_INT_H */
