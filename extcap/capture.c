@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * capture.c - the capture loop.
+ *
+ * Stop conditions: a signal (SIGTERM from Wireshark, SIGINT, SIGPIPE) sets
+ * *stop; the reader closing the fifo shows as POLLERR on our end of it, or
+ * as EPIPE on a write. Signals are blocked except inside ppoll(), so a
+ * signal arriving between the *stop check and the wait is not lost; they
+ * are unblocked while writing so a write blocked on a full fifo is
+ * interrupted too.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+
+#include <vsockmon_wire.h>
+
+#include "args.h"
+#include "capture.h"
+#include "log.h"
+#include "pcapng.h"
+
+#ifndef VSOCKDUMP_VERSION
+#define VSOCKDUMP_VERSION "0.0.0"
+#endif
+
+#define NSEC_PER_SEC 1000000000ULL
+
+struct batch {
+	FILE *out;
+	int write_errno;	/* first failed write, 0 if none */
+	unsigned long long written;
+	pcap_t *pcap;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+static int activate_error(pcap_t *pcap, int rc, const char *ifname,
+			  char *err, size_t err_len)
+{
+	switch (rc) {
+	case PCAP_ERROR_PERM_DENIED:
+		snprintf(err, err_len,
+			 "cannot capture on %s: permission denied; run as root or "
+			 "sudo setcap cap_net_admin,cap_net_raw+ep PATH-TO-vsockdump", ifname);
+		return EXIT_NO_PRIVILEGE;
+	case PCAP_ERROR_NO_SUCH_DEVICE:
+		snprintf(err, err_len,
+			 "cannot capture on %s: no such interface (was it deleted?); retry", ifname);
+		return EXIT_LINK;
+	default:
+		snprintf(err, err_len, "cannot capture on %s: %s", ifname,
+			 pcap_geterr(pcap));
+		return EXIT_CAPTURE;
+	}
+}
+
+static int configure(pcap_t *pcap, const struct capture_config *c)
+{
+	if (pcap_set_snaplen(pcap, (int)c->snaplen) ||
+	    pcap_set_promisc(pcap, 0) ||
+	    pcap_set_buffer_size(pcap, (int)c->ring_bytes) ||
+	    /* deliver every frame at once: the live view must be live */
+	    pcap_set_immediate_mode(pcap, 1))
+		return -1;
+	/* not fatal: pcapng's if_tsresol follows whatever we get */
+	pcap_set_tstamp_precision(pcap, PCAP_TSTAMP_PRECISION_NANO);
+	return 0;
+}
+
+int capture_open(struct capture *cap, const struct capture_config *c,
+		 char *err, size_t err_len)
+{
+	char errbuf[PCAP_ERRBUF_SIZE] = "";
+	int rc;
+
+	cap->config = c;
+	cap->pcap = pcap_create(c->ifname, errbuf);
+	if (!cap->pcap) {
+		snprintf(err, err_len, "cannot capture on %s: %s", c->ifname, errbuf);
+		return EXIT_CAPTURE;
+	}
+	if (configure(cap->pcap, c)) {
+		snprintf(err, err_len, "cannot configure capture on %s: %s",
+			 c->ifname, pcap_geterr(cap->pcap));
+		return EXIT_CAPTURE;
+	}
+	rc = pcap_activate(cap->pcap);
+	if (rc < 0)
+		return activate_error(cap->pcap, rc, c->ifname, err, err_len);
+	if (rc > 0)
+		log_warn("%s: %s", c->ifname, pcap_statustostr(rc));
+	if (pcap_datalink(cap->pcap) != VSOCKMON_LINKTYPE) {
+		snprintf(err, err_len,
+			 "%s is not a vsockmon interface (link type %d, expected %d); "
+			 "pick one from 'ip link show type vsockmon'",
+			 c->ifname, pcap_datalink(cap->pcap), VSOCKMON_LINKTYPE);
+		return EXIT_CAPTURE;
+	}
+	/* libpcap attaches the program to the socket (SO_ATTACH_FILTER) */
+	if (pcap_setfilter(cap->pcap, (struct bpf_program *)c->filter) < 0) {
+		snprintf(err, err_len, "cannot attach the filter on %s: %s",
+			 c->ifname, pcap_geterr(cap->pcap));
+		return EXIT_CAPTURE;
+	}
+	if (pcap_setnonblock(cap->pcap, 1, errbuf) < 0) {
+		snprintf(err, err_len, "cannot set %s non-blocking: %s",
+			 c->ifname, errbuf);
+		return EXIT_CAPTURE;
+	}
+	return 0;
+}
+
+static void write_frame(u_char *user, const struct pcap_pkthdr *h,
+			const u_char *bytes)
+{
+	struct batch *b = (struct batch *)user;
+	uint64_t ts = (uint64_t)h->ts.tv_sec * NSEC_PER_SEC + (uint64_t)h->ts.tv_usec;
+
+	if (b->write_errno)
+		return;
+	if (pcapng_write_epb(b->out, ts, bytes, h->caplen, h->len) < 0) {
+		b->write_errno = errno ? errno : EIO;
+		pcap_breakloop(b->pcap);
+		return;
+	}
+	b->written++;
+}
+
+static int write_headers(const struct capture *cap, FILE *out)
+{
+	const struct capture_config *c = cap->config;
+	struct utsname uts;
+	char os[160];
+	char app[64];
+	struct pcapng_interface iface = {
+		.name = c->ifname,
+		.filter = c->filter_text,
+		.os = os,
+		.linktype = VSOCKMON_LINKTYPE,
+		.snaplen = c->snaplen,
+		.tsresol = pcap_get_tstamp_precision(cap->pcap) ==
+			   PCAP_TSTAMP_PRECISION_NANO ? 9 : 6,
+	};
+
+	uname(&uts);
+	snprintf(os, sizeof(os), "%s %s", uts.sysname, uts.release);
+	snprintf(app, sizeof(app), "vsockdump %s", VSOCKDUMP_VERSION);
+	if (pcapng_write_shb(out, app, os) < 0 || pcapng_write_idb(out, &iface) < 0)
+		return -1;
+	return fflush(out);
+}
+
+static uint64_t in_tsresol(const struct capture *cap, uint64_t ns)
+{
+	if (pcap_get_tstamp_precision(cap->pcap) == PCAP_TSTAMP_PRECISION_NANO)
+		return ns;
+	return ns / 1000;
+}
+
+static void write_stats(const struct capture *cap, FILE *out,
+			uint64_t start_ns, unsigned long long written)
+{
+	struct pcap_stat ps = { 0 };
+	struct pcapng_stats st = {
+		.start_ts = in_tsresol(cap, start_ns),
+		.end_ts = in_tsresol(cap, now_ns()),
+		.accepted = written,
+	};
+
+	if (pcap_stats(cap->pcap, &ps) == 0) {
+		st.received = ps.ps_recv;
+		st.kernel_drops = ps.ps_drop;
+		st.interface_drops = ps.ps_ifdrop;
+	}
+	log_info("captured %llu frames, kernel dropped %u", written, ps.ps_drop);
+	/* the reader may be gone already: nothing to do about that */
+	if (pcapng_write_isb(out, &st) == 0)
+		fflush(out);
+}
+
+static bool reader_gone(int err)
+{
+	return err == EPIPE || err == EINTR;
+}
+
+/* Wait for frames, a signal, or the reader leaving; false: stop now. */
+static bool wait_for_frames(struct capture *cap, FILE *out,
+			    volatile sig_atomic_t *stop)
+{
+	sigset_t block, orig;
+	struct pollfd fds[2] = {
+		{ .fd = pcap_get_selectable_fd(cap->pcap), .events = POLLIN },
+		/* events 0: only POLLERR/POLLHUP, i.e. the reader closed */
+		{ .fd = fileno(out), .events = 0 },
+	};
+	struct timespec tick = { .tv_sec = 1 };
+	int n;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &block, &orig);
+	if (*stop) {
+		sigprocmask(SIG_SETMASK, &orig, NULL);
+		return false;
+	}
+	n = ppoll(fds, 2, &tick, &orig);
+	sigprocmask(SIG_SETMASK, &orig, NULL);
+	if (n < 0)
+		return errno == EINTR ? !*stop : false;
+	if (fds[1].revents & (POLLERR | POLLHUP)) {
+		log_info("the reader closed the output; stopping");
+		return false;
+	}
+	return true;
+}
+
+int capture_run(struct capture *cap, FILE *out, volatile sig_atomic_t *stop,
+		char *err, size_t err_len)
+{
+	struct batch batch = { .out = out, .pcap = cap->pcap };
+	uint64_t start_ns = now_ns();
+	int rc = 0;
+
+	if (write_headers(cap, out) < 0) {
+		if (reader_gone(errno))
+			return 0;
+		snprintf(err, err_len, "cannot write the output: %s", strerror(errno));
+		return EXIT_OUTPUT;
+	}
+	log_info("capturing on %s", cap->config->ifname);
+	while (wait_for_frames(cap, out, stop)) {
+		int n = pcap_dispatch(cap->pcap, -1, write_frame, (u_char *)&batch);
+
+		if (n == PCAP_ERROR) {
+			snprintf(err, err_len, "capture on %s failed: %s",
+				 cap->config->ifname, pcap_geterr(cap->pcap));
+			rc = EXIT_CAPTURE;
+			break;
+		}
+		if (!batch.write_errno && fflush(out) != 0)
+			batch.write_errno = errno;
+		if (batch.write_errno)
+			break;
+	}
+	if (batch.write_errno && !reader_gone(batch.write_errno) && !*stop) {
+		snprintf(err, err_len, "cannot write the output: %s",
+			 strerror(batch.write_errno));
+		rc = EXIT_OUTPUT;
+	}
+	clearerr(out);
+	write_stats(cap, out, start_ns, batch.written);
+	return rc;
+}
+
+void capture_close(struct capture *cap)
+{
+	if (cap->pcap)
+		pcap_close(cap->pcap);
+	cap->pcap = NULL;
+}
