@@ -249,7 +249,7 @@ static void append_flag_names(wmem_strbuf_t *buf, const vsockmon_packet_t *pkt)
 			wmem_strbuf_append(buf, ", RCV");
 		if (pkt->virtio_flags & VIRTIO_VSOCK_SHUTDOWN_SEND)
 			wmem_strbuf_append(buf, ", SEND");
-	} else if (pkt->virtio_op == VIRTIO_VSOCK_OP_RW) {
+	} else if (pkt->virtio_op == VIRTIO_VSOCK_OP_RW && pkt->virtio_type == VIRTIO_VSOCK_TYPE_SEQPACKET) {
 		if (pkt->virtio_flags & VIRTIO_VSOCK_SEQ_EOM)
 			wmem_strbuf_append(buf, ", EOM");
 		if (pkt->virtio_flags & VIRTIO_VSOCK_SEQ_EOR)

@@ -3,7 +3,7 @@
 # freshly built plugin in the personal plugin folder. As root, tshark would
 # ignore that folder (and WIRESHARK_*_DIR), so tests never run it as root.
 #
-# Usage: tests/lib/tshark-user.sh PLUGIN_SO [tshark args...]
+# Usage: tests/lib/tshark-user.sh PLUGIN_SO|- [tshark args...]   (- : no plugin)
 #   env TSHARK_USER_UID (default 65534), TSHARK_KEEP_HOME=1 to keep HOME.
 #   An existing HOME can be reused with TSHARK_HOME=DIR (set up by a prior call).
 set -euo pipefail
@@ -22,7 +22,7 @@ if [ -z "$home" ]; then
 fi
 plugdir="$home/.local/lib/wireshark/plugins/$ws_minor/epan"
 mkdir -p "$plugdir"
-cp "$plugin_so" "$plugdir/"
+[ "$plugin_so" = - ] || cp "$plugin_so" "$plugdir/"
 chown -R "$uid:$uid" "$home"
 chmod -R a+rX "$home"
 

@@ -1,0 +1,114 @@
+"""Expert info on crafted faults; snaplen cuts are notes, never exceptions."""
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from vsmtest import fields, sample  # noqa: E402
+
+# epan/proto.h: expert groups and severities as tshark prints them
+PI_MALFORMED = str(0x07000000)
+PI_ERROR = str(0x00800000)
+
+EXPERT_FIELDS = ("frame.number", "_ws.expert.message", "_ws.expert.group", "_ws.expert.severity",
+                 "_ws.malformed", "frame.protocols")
+
+
+def experts_by_frame(name):
+    return {int(r["frame.number"]): r for r in fields(sample("crafted", name), *EXPERT_FIELDS)}
+
+
+class UnknownValues(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.frames = experts_by_frame("unknown-values.pcap")
+
+    def expert(self, frame, text):
+        self.assertIn(text, self.frames[frame]["_ws.expert.message"])
+
+    def test_each_fault_is_named(self):
+        self.expert(1, "Unknown socket type")
+        self.expert(2, "Invalid or unknown operation")
+        self.expert(3, "Flags 0x00000005 have no meaning on a STREAM RW packet")
+        self.expert(4, "Flags 0x00000008 have no meaning on a STREAM SHUTDOWN packet")
+        self.expert(5, "Unknown monitor operation")
+        self.expert(5, "Monitor op 9 does not match virtio op CREDIT_UPDATE (the kernel sends 3)")
+        self.expert(6, "Unknown transport")
+        self.expert(8, "Reserved bytes are not zero")
+        self.expert(9, "Monitor op 4 does not match virtio op REQUEST (the kernel sends 1)")
+        self.expert(10, "Virtio header says 9:1024 > 2:1234, monitor header 3:1024 > 2:1234")
+        self.expert(11, "Invalid or unknown operation")
+
+    def test_no_info_transport_is_clean(self):
+        self.assertEqual(self.frames[7]["_ws.expert.message"], "")
+        self.assertEqual(self.frames[7]["frame.protocols"], "vsockmon:data")
+
+    def test_no_exceptions(self):
+        self.assertEqual([n for n, r in self.frames.items() if r["_ws.malformed"]], [])
+
+
+class Truncated(unittest.TestCase):
+    """truncated.pcap: frames cut by the capture's snapshot length."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.frames = experts_by_frame("truncated.pcap")
+
+    def test_notes_say_how_much_was_captured(self):
+        self.assertIn("Only 0 of 13 payload bytes were captured", self.frames[1]["_ws.expert.message"])
+        self.assertIn("Only 5 of 13 payload bytes were captured", self.frames[2]["_ws.expert.message"])
+        self.assertIn("Only 8 of the virtio header bytes were captured", self.frames[3]["_ws.expert.message"])
+        self.assertIn("Only 20 of the 32 header bytes were captured", self.frames[4]["_ws.expert.message"])
+
+    def test_never_malformed(self):
+        for number, row in self.frames.items():
+            with self.subTest(frame=number):
+                self.assertEqual(row["_ws.malformed"], "")
+                self.assertNotIn(PI_MALFORMED, row["_ws.expert.group"].split(","))
+                self.assertNotIn("_ws.malformed", row["frame.protocols"])
+                self.assertNotIn(PI_ERROR, row["_ws.expert.severity"].split(","))
+
+
+class Malformed(unittest.TestCase):
+    """malformed.pcap: frames wrong on the wire, reported without an exception."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.frames = experts_by_frame("malformed.pcap")
+
+    def test_each_fault_is_named(self):
+        self.assertIn("Frame of 20 bytes is shorter than the 32-byte vsockmon header",
+                      self.frames[1]["_ws.expert.message"])
+        self.assertIn("Transport header length 40, the virtio header is 44 bytes",
+                      self.frames[2]["_ws.expert.message"])
+        self.assertIn("len says 10 payload bytes, the frame carries 6", self.frames[3]["_ws.expert.message"])
+        self.assertIn("4 payload bytes on a CREDIT_UPDATE packet: only RW carries data",
+                      self.frames[4]["_ws.expert.message"])
+        self.assertIn("Frame ends 18 bytes into the 44-byte virtio header", self.frames[5]["_ws.expert.message"])
+
+    def test_malformed_group_without_exception(self):
+        for number in (1, 2, 3, 5):
+            with self.subTest(frame=number):
+                row = self.frames[number]
+                self.assertIn(PI_MALFORMED, row["_ws.expert.group"].split(","))
+                self.assertIn(PI_ERROR, row["_ws.expert.severity"].split(","))
+                # filterable as _ws.malformed (the expert adds it, hidden) ...
+                self.assertEqual(row["_ws.malformed"], "_ws.malformed")
+                # ... but no exception: that would add a "Malformed Packet" layer
+                self.assertNotIn("_ws.malformed", row["frame.protocols"])
+
+    def test_dissection_goes_on_after_the_fault(self):
+        self.assertEqual(self.frames[3]["frame.protocols"], "vsockmon:virtio_vsock:data")
+
+
+class CleanCapturesHaveNoExperts(unittest.TestCase):
+    def test_all_ops_and_seqpacket(self):
+        for name in ("all-ops.pcap", "seqpacket.pcap", "http.pcap"):
+            with self.subTest(capture=name):
+                frames = experts_by_frame(name)
+                self.assertEqual({n: r["_ws.expert.message"] for n, r in frames.items() if r["_ws.expert.message"]},
+                                 {})
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,72 @@
+"""Helpers for the dissector tests: run tshark unprivileged with the plugin.
+
+Every test gets the plugin path and the repository root from the
+environment set by CTest (VSOCKMON_PLUGIN, VSOCKMON_SOURCE_DIR); tshark runs
+through tests/lib/tshark-user.sh so the personal plugin folder is honoured.
+"""
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+SOURCE_DIR = os.environ.get("VSOCKMON_SOURCE_DIR",
+                            os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+PLUGIN = os.environ.get("VSOCKMON_PLUGIN", "")
+TSHARK_USER = os.path.join(SOURCE_DIR, "tests", "lib", "tshark-user.sh")
+SAMPLES = os.path.join(SOURCE_DIR, "samples")
+SHARED = os.environ.get("VSOCKMON_SHARED_DIR", os.path.join(SOURCE_DIR, "..", "shared"))
+
+_readable_dir = None
+
+
+def readable_copy(path):
+    """tshark runs as nobody: give it a world-readable copy of a capture."""
+    global _readable_dir
+    if _readable_dir is None:
+        _readable_dir = tempfile.mkdtemp(prefix="vsockmon-test-")
+        os.chmod(_readable_dir, 0o755)
+    dest = os.path.join(_readable_dir, os.path.basename(path))
+    shutil.copyfile(path, dest)
+    os.chmod(dest, 0o644)
+    return dest
+
+
+def sample(*parts):
+    return readable_copy(os.path.join(SAMPLES, *parts))
+
+
+def tshark(*args, plugin=True, check=True):
+    """Run tshark with the plugin (or without it, plugin=False); return stdout."""
+    if plugin:
+        if not PLUGIN or not os.path.exists(PLUGIN):
+            raise unittest.SkipTest("VSOCKMON_PLUGIN not built")
+        cmd = [TSHARK_USER, PLUGIN] + list(args)
+    else:
+        cmd = [TSHARK_USER, "-"] + list(args)
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError("tshark %s failed (%d): %s" % (" ".join(args), proc.returncode, proc.stderr))
+    return proc.stdout
+
+
+def fields(capture, *names, display_filter=None, extra=()):
+    """One dict per displayed frame with the asked fields (multi-values joined by ',')."""
+    args = ["-r", capture, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a",
+            "-E", "aggregator=,"]
+    for name in names:
+        args += ["-e", name]
+    if display_filter:
+        args += ["-Y", display_filter]
+    args += list(extra)
+    rows = []
+    for line in tshark(*args).splitlines():
+        values = line.split("\t")
+        values += [""] * (len(names) - len(values))
+        rows.append(dict(zip(names, values)))
+    return rows
+
+
+def frame_numbers(capture, display_filter, extra=()):
+    return [int(r["frame.number"]) for r in fields(capture, "frame.number",
+                                                   display_filter=display_filter, extra=extra)]
