@@ -1,0 +1,94 @@
+#!/bin/bash
+# Guest half of the lab self-test (run by tests/vm/lab-selftest.sh through
+# run-guest.sh --module distro): checks the lab itself, then captures every
+# vsock-traffic scenario on a vsockmon link into $LAB_RESULTS.
+# Usage: lab-selftest.sh VSOCK_TRAFFIC_BINARY
+set -euo pipefail
+
+traffic=$1
+pcap=$LAB_RESULTS/selftest.pcap
+manifest=$LAB_RESULTS/selftest.manifest.jsonl
+
+check() {
+	local what=$1
+	shift
+	if "$@"; then
+		echo "selftest: ok: $what [${SECONDS}s]"
+	else
+		echo "selftest: FAIL: $what" >&2
+		exit 1
+	fi
+}
+
+module_loaded() {
+	grep -q "^$1 " /proc/modules
+}
+
+check_lab_environment() {
+	local m
+	for m in virtio_pci 9p 9pnet_virtio vsock vmw_vsock_virtio_transport_common vsock_loopback vsockmon; do
+		check "module $m loaded" module_loaded "$m"
+	done
+	check "cwd is the repo root" test "$PWD" = "$LAB_REPO"
+	check "LAB_KVER matches the running kernel" test "$LAB_KVER" = "$(uname -r)"
+	check "LAB_DISTRO_VSOCKMON_KO exists" test -f "$LAB_DISTRO_VSOCKMON_KO"
+	check "lo is up" grep -q 'UP' <(ip -o link show lo)
+	check "/tmp is a tmpfs" test "$(stat -f -c %T /tmp)" = tmpfs
+	check "host root is read-only" bash -c '! touch /usr/.lab-ro-probe 2>/dev/null'
+	check "setcap works on a /tmp copy" bash -c \
+		'cp /bin/true /tmp/true-cap && setcap cap_net_raw+ep /tmp/true-cap && getcap /tmp/true-cap | grep -q cap_net_raw'
+	check "nobody usable via setpriv" test "$(setpriv --reuid=65534 --regid=65534 --clear-groups id -u)" = 65534
+}
+
+create_vsockmon_link() {
+	ip link add name vsockmon0 type vsockmon
+	ip link set vsockmon0 up
+	check "vsockmon0 is ARPHRD_VSOCKMON (826)" test "$(cat /sys/class/net/vsockmon0/type)" = 826
+}
+
+# Start tcpdump and wait until it is really capturing.
+start_capture() {
+	tcpdump -Z root -i vsockmon0 -U -w /tmp/selftest.pcap 2>/tmp/tcpdump.err &
+	tcpdump_pid=$!
+	for _ in $(seq 100); do
+		grep -q 'listening on' /tmp/tcpdump.err && return 0
+		sleep 0.1
+	done
+	cat /tmp/tcpdump.err >&2
+	echo "selftest: FAIL: tcpdump did not start" >&2
+	exit 1
+}
+
+# tcpdump drops what it has not read yet when interrupted: wait until the
+# file stops growing (closing RST/SHUTDOWN packets included), then stop it.
+wait_capture_settled() {
+	local size=-1 now stable=0
+	while [ "$stable" -lt 3 ]; do
+		sleep 0.3
+		now=$(stat -c %s /tmp/selftest.pcap)
+		if [ "$now" = "$size" ]; then stable=$((stable + 1)); else stable=0; fi
+		size=$now
+	done
+}
+
+stop_capture() {
+	wait_capture_settled
+	kill -INT "$tcpdump_pid"
+	wait "$tcpdump_pid" || true
+	cat /tmp/tcpdump.err
+	cp /tmp/selftest.pcap "$pcap"
+}
+
+main() {
+	check_lab_environment
+	create_vsockmon_link
+	rm -f "$manifest"
+	start_capture
+	check "vsock-traffic all scenarios" "$traffic" --manifest "$manifest" --count 5 all
+	check "vsock-traffic tiny flood" "$traffic" --manifest "$manifest" --bytes 262144 flood
+	stop_capture
+	ip link del vsockmon0
+	check "vsockmon0 deleted" bash -c '! ip link show vsockmon0 2>/dev/null'
+}
+
+main
