@@ -72,6 +72,11 @@ static int vsockmon_dev_init(struct net_device *dev)
 	struct vsockmon *vsockmon = netdev_priv(dev);
 	int err;
 
+	/* alloc_netdev turned a zero queue length from setup into the default
+	 * length plus IFF_NO_QUEUE; there is no queue, so say so.
+	 */
+	dev->tx_queue_len = 0;
+
 	vsockmon->stats = netdev_alloc_pcpu_stats(struct vsockmon_pcpu_stats);
 	if (!vsockmon->stats)
 		return -ENOMEM;
@@ -218,7 +223,6 @@ static void vsockmon_setup(struct net_device *dev)
 {
 	dev->type = ARPHRD_VSOCKMON;
 	dev->priv_flags |= IFF_NO_QUEUE;
-	dev->tx_queue_len = 0;
 
 	dev->netdev_ops = &vsockmon_ops;
 	dev->ethtool_ops = &vsockmon_ethtool_ops;
