@@ -7,10 +7,16 @@ set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 CTL=/run/lab/ctl
 
+# Power-off is asynchronous and tears down the 9p root under us: wait with
+# bash builtins only, on a FIFO in tmpfs, so PID 1 never exits (which would
+# panic the kernel) and never execs a binary from a vanishing filesystem.
 power_off() {
+	local hold=/run/lab/hold
+	mkfifo "$hold"
+	exec 9<>"$hold"
 	sync
 	echo o >/proc/sysrq-trigger
-	sleep 60
+	while :; do read -r -u 9 _; done
 }
 
 # Record why the lab (not the script) failed; the host prints it.

@@ -5,6 +5,9 @@
 # Usage: lab-selftest.sh VSOCK_TRAFFIC_BINARY
 set -euo pipefail
 
+# shellcheck source=capture-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/capture-lib.sh"
+
 traffic=$1
 pcap=$LAB_RESULTS/selftest.pcap
 manifest=$LAB_RESULTS/selftest.manifest.jsonl
@@ -41,52 +44,19 @@ check_lab_environment() {
 }
 
 create_vsockmon_link() {
-	ip link add name vsockmon0 type vsockmon
-	ip link set vsockmon0 up
+	vsockmon_link_up vsockmon0
 	check "vsockmon0 is ARPHRD_VSOCKMON (826)" test "$(cat /sys/class/net/vsockmon0/type)" = 826
-}
-
-# Start tcpdump and wait until it is really capturing.
-start_capture() {
-	tcpdump -Z root -i vsockmon0 -U -w /tmp/selftest.pcap 2>/tmp/tcpdump.err &
-	tcpdump_pid=$!
-	for _ in $(seq 100); do
-		grep -q 'listening on' /tmp/tcpdump.err && return 0
-		sleep 0.1
-	done
-	cat /tmp/tcpdump.err >&2
-	echo "selftest: FAIL: tcpdump did not start" >&2
-	exit 1
-}
-
-# tcpdump drops what it has not read yet when interrupted: wait until the
-# file stops growing (closing RST/SHUTDOWN packets included), then stop it.
-wait_capture_settled() {
-	local size=-1 now stable=0
-	while [ "$stable" -lt 3 ]; do
-		sleep 0.3
-		now=$(stat -c %s /tmp/selftest.pcap)
-		if [ "$now" = "$size" ]; then stable=$((stable + 1)); else stable=0; fi
-		size=$now
-	done
-}
-
-stop_capture() {
-	wait_capture_settled
-	kill -INT "$tcpdump_pid"
-	wait "$tcpdump_pid" || true
-	cat /tmp/tcpdump.err
-	cp /tmp/selftest.pcap "$pcap"
 }
 
 main() {
 	check_lab_environment
 	create_vsockmon_link
 	rm -f "$manifest"
-	start_capture
+	capture_start vsockmon0 /tmp/selftest.pcap
 	check "vsock-traffic all scenarios" "$traffic" --manifest "$manifest" --count 5 all
 	check "vsock-traffic tiny flood" "$traffic" --manifest "$manifest" --bytes 262144 flood
-	stop_capture
+	capture_stop
+	cp /tmp/selftest.pcap "$pcap"
 	ip link del vsockmon0
 	check "vsockmon0 deleted" bash -c '! ip link show vsockmon0 2>/dev/null'
 }
