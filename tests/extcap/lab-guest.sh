@@ -1,0 +1,303 @@
+#!/usr/bin/env bash
+# vsockdump in the VM lab, one boot (run by tests/vm/run-guest.sh --module none).
+#
+# Usage (in the guest): tests/extcap/lab-guest.sh BUILD_DIR
+#
+# 1. Without any vsockmon module (and none installed for this kernel, so the
+#    kernel's autoload fails): a capture fails with exit 2 and says what is
+#    missing and how to fix it; no link is left.
+# 2. insmod Debian's vsockmon.ko, then as an unprivileged user (nobody) with a
+#    setcap'ed copy of vsockdump in WIRESHARK_EXTCAP_DIR:
+#    tshark -D lists vsockmon without touching any link; tshark -i vsockmon
+#    captures the generator's traffic; tshark -f FILTER captures only the
+#    matching conversations; the interface is gone afterwards.
+# 3. vsockdump --fifo - (scripts): pcapng stream with IDB options and a
+#    closing ISB; an op filter; SIGTERM exit 0 quickly.
+# 4. SIGKILL leaves a tagged link that the next run deletes; links it did not
+#    create (or that were --keep'ed) are never touched; --existing works.
+set -euo pipefail
+
+build=${1:?usage: lab-guest.sh BUILD_DIR}
+repo=${LAB_REPO:-$(pwd)}
+traffic=$build/tests/traffic/vsock-traffic
+check="python3 $repo/tests/extcap/lab_check.py"
+extdir=/tmp/extcap
+work=/tmp/vsockdump-lab
+nobody_home=/tmp/nobody-home
+failures=0
+
+say() { printf '== %s\n' "$*"; }
+pass() { printf 'PASS: %s\n' "$*"; }
+fail() {
+	printf 'FAIL: %s\n' "$*"
+	failures=$((failures + 1))
+}
+check_that() { # DESCRIPTION COMMAND...
+	local what=$1
+	shift
+	if "$@"; then pass "$what"; else fail "$what"; fi
+}
+
+# An array, not a function: "${as_nobody[@]}" cmd & is a plain command, so $!
+# is the process itself (setpriv and env exec it), not a bash subshell.
+as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups
+	env HOME=$nobody_home WIRESHARK_EXTCAP_DIR=$extdir)
+
+vsockmon_links() { ip -o link show type vsockmon 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//'; }
+no_vsockmon_links() { [ -z "$(vsockmon_links)" ]; }
+link_alias() { cat "/sys/class/net/$1/ifalias" 2>/dev/null; }
+
+# Wait until a vsockmon link (other than those listed in $2) shows up.
+wait_for_new_link() { # SECONDS [IGNORE...]
+	local deadline=$((SECONDS + $1)) l
+	shift
+	while [ $SECONDS -lt $deadline ]; do
+		for l in $(vsockmon_links); do
+			case " $* " in *" $l "*) ;; *) echo "$l"; return 0 ;; esac
+		done
+		sleep 0.2
+	done
+	return 1
+}
+
+wait_gone() { # LINK SECONDS
+	local deadline=$((SECONDS + $2))
+	while [ $SECONDS -lt $deadline ]; do
+		ip link show dev "$1" >/dev/null 2>&1 || return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+setup() {
+	rm -rf $extdir $work $nobody_home
+	mkdir -p $extdir $work $nobody_home
+	chmod 1777 $work
+	chown 65534:65534 $nobody_home
+	# the 9p root is read-only; /tmp is tmpfs and keeps security.capability
+	cp "$build/extcap/vsockdump" $extdir/vsockdump
+	chmod 755 $extdir $extdir/vsockdump
+	setcap cap_net_admin,cap_net_raw+ep $extdir/vsockdump
+	say "vsockdump copy: $(getcap $extdir/vsockdump)"
+	[ -x "$traffic" ] || { echo "missing $traffic: build the tree first" >&2; exit 1; }
+}
+
+# ------------------------------------------------------------------ 1
+test_missing_module() {
+	say "1. no vsockmon module"
+	local out rc
+	if grep -q '^vsockmon ' /proc/modules; then
+		fail "precondition: vsockmon must not be loaded (boot with --module none)"
+		return
+	fi
+	if [ -n "$(find /lib/modules/"$LAB_KVER" -name 'vsockmon.ko*' 2>/dev/null)" ]; then
+		fail "precondition: a vsockmon.ko is installed for $LAB_KVER, autoload would work"
+		return
+	fi
+	set +e
+	out=$("${as_nobody[@]}" $extdir/vsockdump --capture --fifo $work/missing.pcapng 2>&1 >/dev/null)
+	rc=$?
+	set -e
+	echo "   vsockdump said: $out"
+	check_that "missing module: exit code 2 (got $rc)" [ "$rc" -eq 2 ]
+	check_that "missing module: one line" [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ]
+	check_that "missing module: says the module is not installed" \
+		grep -q "module vsockmon is not installed" <<<"$out"
+	check_that "missing module: points to the DKMS package in kmod/" grep -q "DKMS package in kmod/" <<<"$out"
+	check_that "missing module: no link left" no_vsockmon_links
+}
+
+# ------------------------------------------------------------------ 2
+test_tshark_list() {
+	say "2a. tshark -D as nobody"
+	local before after listing
+	before=$(ip -o link show)
+	listing=$("${as_nobody[@]}" tshark -D 2>/dev/null || true)
+	after=$(ip -o link show)
+	echo "$listing" | grep -i vsock || true
+	check_that "tshark -D lists vsockmon" \
+		grep -q 'vsockmon (vsock monitor: temporary vsockmon interface)' <<<"$listing"
+	check_that "tshark -D changed no link" [ "$before" = "$after" ]
+}
+
+# Run tshark as nobody in the background on vsockmon, generate traffic once the
+# link exists, wait for tshark to stop by itself (-a duration).
+tshark_capture() { # NAME PORT_BASE DURATION [TSHARK ARGS...]
+	local name=$1 base=$2 duration=$3 pid link rc
+	shift 3
+	rm -f $work/$name.json
+	"${as_nobody[@]}" tshark -i vsockmon -a duration:"$duration" -w $work/$name.pcapng "$@" \
+		>$work/$name.tshark.log 2>&1 &
+	pid=$!
+	if ! link=$(wait_for_new_link 60); then
+		fail "$name: no vsockmon link appeared within 60 s"
+		cat $work/$name.tshark.log
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" || true
+		return 1
+	fi
+	echo "   $name: capturing on $link ($(link_alias "$link"))"
+	sleep 1	# libpcap is attached once the link is up and tagged; be generous
+	"$traffic" --manifest $work/$name.json --port-base "$base" http seqpacket refused \
+		>$work/$name.traffic.log 2>&1 || fail "$name: vsock-traffic failed: $(tail -3 $work/$name.traffic.log)"
+	set +e
+	wait "$pid"
+	rc=$?
+	set -e
+	check_that "$name: tshark exit 0 (got $rc)" [ "$rc" -eq 0 ]
+	[ "$rc" -eq 0 ] || cat $work/$name.tshark.log
+	check_that "$name: $link deleted after the capture" wait_gone "$link" 3
+	check_that "$name: no vsockmon link left" no_vsockmon_links
+}
+
+test_tshark_capture() {
+	say "2b. tshark -i vsockmon -a duration as nobody"
+	tshark_capture all 6000 20 || return 0
+	check_that "all: every generator conversation captured" \
+		$check all-conversations $work/all.pcapng $work/all.json
+}
+
+test_tshark_filter() {
+	say "2c. tshark -f with our filter language"
+	# seqpacket is slot 1: server port 7001, client 7101
+	tshark_capture filtered 7000 20 -f "port 7001" || return 0
+	check_that "filtered: only the seqpacket conversation (port 7001)" \
+		$check only-ports $work/filtered.pcapng $work/filtered.json 7001
+}
+
+# ------------------------------------------------------------------ 3
+# vsockdump straight to stdout; SIGTERM once traffic is done.
+test_stdout_stream() {
+	say "3. vsockdump --fifo - with an op filter, stopped by SIGTERM"
+	local pid link rc t0 filter="cid local and op request"
+	"${as_nobody[@]}" $extdir/vsockdump --capture --fifo - --extcap-capture-filter "$filter" \
+		>$work/stream.pcapng 2>$work/stream.err &
+	pid=$!
+	if ! link=$(wait_for_new_link 10); then
+		fail "stream: no link appeared"
+		cat $work/stream.err
+		kill "$pid"
+		return 0
+	fi
+	sleep 0.5
+	"$traffic" --port-base 8000 http refused >/dev/null 2>&1 || fail "stream: vsock-traffic failed"
+	sleep 0.5
+	t0=$(date +%s%N)
+	kill -TERM "$pid"
+	set +e
+	wait "$pid"
+	rc=$?
+	set -e
+	local ms=$((($(date +%s%N) - t0) / 1000000))
+	check_that "stream: exit 0 after SIGTERM (got $rc, stderr: $(cat $work/stream.err))" [ "$rc" -eq 0 ]
+	check_that "stream: stopped within 5 s of SIGTERM (${ms} ms)" [ "$ms" -lt 5000 ]
+	check_that "stream: SHB, IDB with name/filter/OS, EPBs, closing ISB with drops" \
+		$check stream $work/stream.pcapng vsockmon "$filter"
+	check_that "stream: filter kept only op request frames" \
+		$check only-op $work/stream.pcapng request
+	check_that "stream: $link deleted" wait_gone "$link" 3
+}
+
+# ------------------------------------------------------------------ 4
+test_stale_cleanup() {
+	say "4. SIGKILL, stale cleanup, foreign, kept and existing links"
+	local pid stale alias next rc
+
+	# links vsockdump must never touch
+	ip link add vsockmon-user type vsockmon
+	ip link add vsockmon-alias type vsockmon
+	ip link set vsockmon-alias alias "somebody else's monitor"
+
+	"${as_nobody[@]}" $extdir/vsockdump --capture --fifo $work/killed.pcapng 2>$work/killed.err &
+	pid=$!
+	if ! stale=$(wait_for_new_link 10 vsockmon-user vsockmon-alias); then
+		fail "kill: no link appeared: $(cat $work/killed.err)"
+		return 0
+	fi
+	sleep 0.3
+	kill -KILL "$pid"
+	wait "$pid" || true
+	alias=$(link_alias "$stale")
+	echo "   SIGKILLed owner of $stale, alias: $alias"
+	check_that "kill: $stale survives SIGKILL" ip link show dev "$stale"
+	check_that "kill: $stale carries the owner alias" grep -q "^vsockdump owner pid=$pid start=" <<<"$alias"
+
+	# the next run removes it, and uses the first free name (the same one)
+	"${as_nobody[@]}" $extdir/vsockdump --capture --fifo $work/next.pcapng --log-level info \
+		--log-file $work/next.log 2>$work/next.err &
+	pid=$!
+	sleep 1
+	next=$(wait_for_new_link 10 vsockmon-user vsockmon-alias) || true
+	local owner
+	owner=$(link_alias "$next" || true)
+	check_that "next run: the link is a fresh one (alias names the new pid $pid: $owner)" \
+		grep -q "pid=$pid " <<<"$owner"
+	kill -TERM "$pid"
+	set +e
+	wait "$pid"
+	rc=$?
+	set -e
+	check_that "next run: exit 0 (got $rc: $(cat $work/next.err))" [ "$rc" -eq 0 ]
+	check_that "next run: logged deleting the stale link" grep -q "deleted stale link $stale" $work/next.log
+	check_that "next run: no vsockdump link left" \
+		[ "$(vsockmon_links | grep -cv '^vsockmon-user$\|^vsockmon-alias$')" -eq 0 ]
+	check_that "foreign link without alias untouched" ip link show dev vsockmon-user
+	check_that "foreign link with another alias untouched" ip link show dev vsockmon-alias
+
+	# --keep: stays, re-tagged, and a later run leaves it alone
+	"${as_nobody[@]}" $extdir/vsockdump --capture --fifo $work/keep.pcapng --iface vsd-kept --keep 2>$work/keep.err &
+	pid=$!
+	wait_for_new_link 10 vsockmon-user vsockmon-alias >/dev/null || true
+	sleep 0.3
+	kill -TERM "$pid"
+	wait "$pid" || true
+	check_that "--keep: vsd-kept still there after exit" ip link show dev vsd-kept
+	check_that "--keep: re-tagged as kept ($(link_alias vsd-kept))" \
+		grep -q '^vsockdump kept ' <<<"$(link_alias vsd-kept)"
+
+	# --existing: captures a link it did not create, never deletes it
+	ip link set vsockmon-user down
+	"${as_nobody[@]}" $extdir/vsockdump --capture --fifo $work/existing.pcapng --existing vsockmon-user \
+		2>$work/existing.err &
+	pid=$!
+	local up=no
+	for _ in $(seq 50); do
+		if ip -o link show dev vsockmon-user | grep -q '[<,]UP[,>]'; then up=yes; break; fi
+		sleep 0.2
+	done
+	sleep 0.5
+	"$traffic" --port-base 9000 http >/dev/null 2>&1 || fail "existing: vsock-traffic failed"
+	sleep 0.5
+	kill -TERM "$pid"
+	set +e
+	wait "$pid"
+	rc=$?
+	set -e
+	check_that "--existing: exit 0 (got $rc: $(cat $work/existing.err))" [ "$rc" -eq 0 ]
+	check_that "--existing: brought vsockmon-user up" [ "$up" = yes ]
+	check_that "--existing: vsockmon-user not deleted" ip link show dev vsockmon-user
+	check_that "--existing: kept vsd-kept and vsockmon-alias" ip link show dev vsd-kept
+	check_that "--existing: captured the traffic" \
+		[ "$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import lab_check as c; print(sum(1 for _ in c.frames(sys.argv[2])))' \
+			"$repo/tests/extcap" $work/existing.pcapng)" -gt 0 ]
+	local existing_err
+	existing_err=$("${as_nobody[@]}" $extdir/vsockdump --capture --fifo $work/x.pcapng --existing lo 2>&1 || true)
+	check_that "--existing lo: refused, says it is not vsockmon ($existing_err)" \
+		grep -q "not a vsockmon interface" <<<"$existing_err"
+	ip link del vsd-kept
+	ip link del vsockmon-user
+	ip link del vsockmon-alias
+}
+
+setup
+test_missing_module
+say "loading Debian's vsockmon.ko"
+insmod "$LAB_DISTRO_VSOCKMON_KO"
+test_tshark_list
+test_tshark_capture
+test_tshark_filter
+test_stdout_stream
+test_stale_cleanup
+cp -r $work "$LAB_RESULTS/vsockdump-lab" 2>/dev/null || true
+say "$failures failure(s)"
+[ "$failures" -eq 0 ]
