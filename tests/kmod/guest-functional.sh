@@ -43,7 +43,7 @@ capture_echo() {
 	local ifname=$1 name=$2 tcpdump_pid
 	tcpdump -Z root -i "$ifname" -U -w "$out/$name.pcap" 2>"$out/$name.tcpdump.log" &
 	tcpdump_pid=$!
-	wait_for "grep -q 'listening on' '$out/$name.tcpdump.log'" 30 ||
+	wait_for "grep -qs 'listening on' '$out/$name.tcpdump.log'" 30 ||
 		fail "tcpdump did not start: $(cat "$out/$name.tcpdump.log")"
 	"${lab[@]}" echo "$echo_port" CAPTURE "$out/$name.echo.json"
 	sleep 1

@@ -117,7 +117,7 @@ def cmd_loop(port):
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     listener = socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)
     listener.bind((socket.VMADDR_CID_ANY, port))
-    listener.listen(16)
+    listener.listen(128)
 
     def drain():
         while True:
@@ -126,17 +126,22 @@ def cmd_loop(port):
                 while conn.recv(65536):
                     pass
     threading.Thread(target=drain, daemon=True).start()
-    rounds = 0
+    rounds = resets = 0
     while not stop.is_set():
         with socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM) as client:
-            client.connect((VMADDR_CID_LOCAL, port))
-            client.sendall(b'x' * 3000)
+            try:
+                client.connect((VMADDR_CID_LOCAL, port))
+                client.sendall(b'x' * 3000)
+            except ConnectionResetError:
+                resets += 1  # accept backlog full: the RST is traffic too
+                continue
         with socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM) as client:
             try:
                 client.connect((VMADDR_CID_LOCAL, port + 1))
             except OSError:
                 pass
         rounds += 1
+    print('resets', resets)
     print(rounds)
 
 
