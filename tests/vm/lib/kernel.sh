@@ -26,6 +26,10 @@ lab_kernel_dir() {
 	echo "$LAB_CACHE/$1"
 }
 
+lab_apt_download() {
+	(cd "$1" && apt-get download -q "$2" >/dev/null 2>"$1/apt.err")
+}
+
 # Download and unpack linux-image-<kver> once; later calls reuse the cache.
 lab_fetch_kernel() {
 	local kver=$1 dir tmp
@@ -33,10 +37,14 @@ lab_fetch_kernel() {
 	[ -f "$dir/root/.unpacked" ] && return 0
 	lab_log "fetching linux-image-$kver into $dir (once)"
 	tmp=$(mktemp -d "$LAB_CACHE/fetch.XXXXXX")
-	if ! (cd "$tmp" && apt-get download -q "linux-image-$kver" >/dev/null 2>"$tmp/apt.err"); then
-		cat "$tmp/apt.err" >&2
-		rm -rf "$tmp"
-		lab_die "apt-get download linux-image-$kver failed; run 'apt-get update' and check that the package exists"
+	if ! lab_apt_download "$tmp" "linux-image-$kver"; then
+		# Stale package lists are the usual cause: refresh once and retry.
+		[ "$(id -u)" -eq 0 ] && apt-get update -q >/dev/null 2>&1 || true
+		if ! lab_apt_download "$tmp" "linux-image-$kver"; then
+			cat "$tmp/apt.err" >&2
+			rm -rf "$tmp"
+			lab_die "apt-get download linux-image-$kver failed; run 'apt-get update' (as root) and check that the package exists"
+		fi
 	fi
 	dpkg -x "$tmp"/linux-image-*.deb "$tmp/root"
 	touch "$tmp/root/.unpacked"
