@@ -14,6 +14,8 @@ packages=(
 	qemu-system-x86 busybox-static cpio kmod linux-headers-amd64
 	# kernel style checks (checkpatch.pl is extracted from the source tarball)
 	sparse linux-source-6.1
+	# kmod_dkms: kmod/dkms.conf is built by the real dkms
+	dkms
 )
 
 missing=()
