@@ -40,6 +40,20 @@ static int set_caps(const cap_value_t *keep, int n_keep)
 	return rc;
 }
 
+/* Raise @caps into the effective set, leaving the others as they are. */
+static int make_effective(const cap_value_t *caps, int n)
+{
+	cap_t now = cap_get_proc();
+	int rc = -1;
+
+	if (!now)
+		return -1;
+	if (cap_set_flag(now, CAP_EFFECTIVE, n, caps, CAP_SET) == 0)
+		rc = cap_set_proc(now);
+	cap_free(now);
+	return rc;
+}
+
 int privs_acquire_capture(char *err, size_t err_len)
 {
 	static const cap_value_t needed[] = { CAP_NET_ADMIN, CAP_NET_RAW };
@@ -53,7 +67,8 @@ int privs_acquire_capture(char *err, size_t err_len)
 	admin = has_permitted(caps, CAP_NET_ADMIN);
 	raw = has_permitted(caps, CAP_NET_RAW);
 	cap_free(caps);
-	if (admin && raw && set_caps(needed, 2) == 0)
+	/* the rest (e.g. root's CAP_DAC_OVERRIDE for the fifo) goes after setup */
+	if (admin && raw && make_effective(needed, 2) == 0)
 		return 0;
 
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);

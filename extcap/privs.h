@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-/* Keep CAP_NET_ADMIN + CAP_NET_RAW effective and nothing else.
+/* Check CAP_NET_ADMIN + CAP_NET_RAW are permitted and make them effective.
  * Returns 0 or EXIT_NO_PRIVILEGE with a one-line fix in @err. */
 int privs_acquire_capture(char *err, size_t err_len);
 /* After setup: keep only CAP_NET_ADMIN (to delete the link later). */

@@ -45,6 +45,7 @@ as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups
 
 vsockmon_links() { ip -o link show type vsockmon 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//'; }
 no_vsockmon_links() { [ -z "$(vsockmon_links)" ]; }
+link_exists() { ip link show dev "$1" >/dev/null 2>&1; }
 link_alias() { cat "/sys/class/net/$1/ifalias" 2>/dev/null; }
 
 # Wait until a vsockmon link (other than those listed in $2) shows up.
@@ -163,6 +164,15 @@ test_tshark_filter() {
 	tshark_capture filtered 7000 20 -f "port 7001" || return 0
 	check_that "filtered: only the seqpacket conversation (port 7001)" \
 		$check only-ports $work/filtered.pcapng $work/filtered.json 7001
+	local out rc
+	set +e
+	out=$("${as_nobody[@]}" tshark -i vsockmon -f "tcp port 80" -a duration:5 -w $work/bad.pcapng 2>&1)
+	rc=$?
+	set -e
+	echo "   tshark -f 'tcp port 80' said: $(grep -i filter <<<"$out" | head -2)"
+	check_that "pcap syntax refused through tshark, naming the token (exit $rc)" \
+		grep -q "unexpected 'tcp'" <<<"$out"
+	check_that "refused filter: no link created or left" no_vsockmon_links
 }
 
 # ------------------------------------------------------------------ 3
@@ -198,6 +208,31 @@ test_stdout_stream() {
 	check_that "stream: $link deleted" wait_gone "$link" 3
 }
 
+# Like Wireshark going away: the reader reads a little and closes the fifo.
+test_reader_closes() {
+	say "3b. the reader closes the fifo (no signal)"
+	local pid rc gone=no
+	rm -f $work/fifo
+	mkfifo -m 666 $work/fifo
+	"${as_nobody[@]}" $extdir/vsockdump --capture --fifo $work/fifo --log-level info \
+		--log-file $work/fifo.log 2>$work/fifo.err &
+	pid=$!
+	head -c 64 $work/fifo >/dev/null
+	for _ in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || { gone=yes; break; }
+		sleep 0.2
+	done
+	check_that "reader closed: vsockdump exits by itself within 10 s" [ "$gone" = yes ]
+	[ "$gone" = yes ] || kill -TERM "$pid"
+	set +e
+	wait "$pid"
+	rc=$?
+	set -e
+	check_that "reader closed: exit 0 (got $rc: $(cat $work/fifo.err))" [ "$rc" -eq 0 ]
+	check_that "reader closed: it had been capturing" grep -q "capturing on vsockmon" $work/fifo.log
+	check_that "reader closed: link deleted" no_vsockmon_links
+}
+
 # ------------------------------------------------------------------ 4
 test_stale_cleanup() {
 	say "4. SIGKILL, stale cleanup, foreign, kept and existing links"
@@ -208,18 +243,36 @@ test_stale_cleanup() {
 	ip link add vsockmon-alias type vsockmon
 	ip link set vsockmon-alias alias "somebody else's monitor"
 
+	# --keep: stays, re-tagged, and a later run leaves it alone
+	"${as_nobody[@]}" $extdir/vsockdump --capture --fifo $work/keep.pcapng --iface vsd-kept --keep 2>$work/keep.err &
+	pid=$!
+	for _ in $(seq 50); do link_exists vsd-kept && break; sleep 0.2; done
+	sleep 0.3
+	kill -TERM "$pid"
+	set +e
+	wait "$pid"
+	rc=$?
+	set -e
+	check_that "--keep: exit 0 (got $rc: $(cat $work/keep.err))" [ "$rc" -eq 0 ]
+	check_that "--keep: vsd-kept still there after exit" link_exists vsd-kept
+	check_that "--keep: re-tagged as kept ($(link_alias vsd-kept))" \
+		grep -q '^vsockdump kept ' <<<"$(link_alias vsd-kept)"
+
 	"${as_nobody[@]}" $extdir/vsockdump --capture --fifo $work/killed.pcapng 2>$work/killed.err &
 	pid=$!
-	if ! stale=$(wait_for_new_link 10 vsockmon-user vsockmon-alias); then
+	if ! stale=$(wait_for_new_link 10 vsockmon-user vsockmon-alias vsd-kept); then
 		fail "kill: no link appeared: $(cat $work/killed.err)"
 		return 0
 	fi
-	sleep 0.3
+	sleep 0.5
+	check_that "privileges: after setup only CAP_NET_ADMIN is permitted ($(grep CapPrm /proc/$pid/status))" \
+		grep -q "^CapPrm:[[:space:]]*0000000000001000$" /proc/$pid/status
+	check_that "privileges: and effective" grep -q "^CapEff:[[:space:]]*0000000000001000$" /proc/$pid/status
 	kill -KILL "$pid"
 	wait "$pid" || true
 	alias=$(link_alias "$stale")
 	echo "   SIGKILLed owner of $stale, alias: $alias"
-	check_that "kill: $stale survives SIGKILL" ip link show dev "$stale"
+	check_that "kill: $stale survives SIGKILL" link_exists "$stale"
 	check_that "kill: $stale carries the owner alias" grep -q "^vsockdump owner pid=$pid start=" <<<"$alias"
 
 	# the next run removes it, and uses the first free name (the same one)
@@ -227,7 +280,7 @@ test_stale_cleanup() {
 		--log-file $work/next.log 2>$work/next.err &
 	pid=$!
 	sleep 1
-	next=$(wait_for_new_link 10 vsockmon-user vsockmon-alias) || true
+	next=$(wait_for_new_link 10 vsockmon-user vsockmon-alias vsd-kept) || true
 	local owner
 	owner=$(link_alias "$next" || true)
 	check_that "next run: the link is a fresh one (alias names the new pid $pid: $owner)" \
@@ -240,20 +293,10 @@ test_stale_cleanup() {
 	check_that "next run: exit 0 (got $rc: $(cat $work/next.err))" [ "$rc" -eq 0 ]
 	check_that "next run: logged deleting the stale link" grep -q "deleted stale link $stale" $work/next.log
 	check_that "next run: no vsockdump link left" \
-		[ "$(vsockmon_links | grep -cv '^vsockmon-user$\|^vsockmon-alias$')" -eq 0 ]
-	check_that "foreign link without alias untouched" ip link show dev vsockmon-user
-	check_that "foreign link with another alias untouched" ip link show dev vsockmon-alias
-
-	# --keep: stays, re-tagged, and a later run leaves it alone
-	"${as_nobody[@]}" $extdir/vsockdump --capture --fifo $work/keep.pcapng --iface vsd-kept --keep 2>$work/keep.err &
-	pid=$!
-	wait_for_new_link 10 vsockmon-user vsockmon-alias >/dev/null || true
-	sleep 0.3
-	kill -TERM "$pid"
-	wait "$pid" || true
-	check_that "--keep: vsd-kept still there after exit" ip link show dev vsd-kept
-	check_that "--keep: re-tagged as kept ($(link_alias vsd-kept))" \
-		grep -q '^vsockdump kept ' <<<"$(link_alias vsd-kept)"
+		[ "$(vsockmon_links | grep -cv '^vsockmon-user$\|^vsockmon-alias$\|^vsd-kept$')" -eq 0 ]
+	check_that "foreign link without alias untouched" link_exists vsockmon-user
+	check_that "foreign link with another alias untouched" link_exists vsockmon-alias
+	check_that "--keep link untouched by the stale cleanup" link_exists vsd-kept
 
 	# --existing: captures a link it did not create, never deletes it
 	ip link set vsockmon-user down
@@ -266,6 +309,8 @@ test_stale_cleanup() {
 		sleep 0.2
 	done
 	sleep 0.5
+	check_that "--existing: no capability left after setup ($(grep CapPrm /proc/$pid/status))" \
+		grep -q "^CapPrm:[[:space:]]*0000000000000000$" /proc/$pid/status
 	"$traffic" --port-base 9000 http >/dev/null 2>&1 || fail "existing: vsock-traffic failed"
 	sleep 0.5
 	kill -TERM "$pid"
@@ -275,8 +320,8 @@ test_stale_cleanup() {
 	set -e
 	check_that "--existing: exit 0 (got $rc: $(cat $work/existing.err))" [ "$rc" -eq 0 ]
 	check_that "--existing: brought vsockmon-user up" [ "$up" = yes ]
-	check_that "--existing: vsockmon-user not deleted" ip link show dev vsockmon-user
-	check_that "--existing: kept vsd-kept and vsockmon-alias" ip link show dev vsd-kept
+	check_that "--existing: vsockmon-user not deleted" link_exists vsockmon-user
+	check_that "--existing: other links untouched" link_exists vsd-kept
 	check_that "--existing: captured the traffic" \
 		[ "$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import lab_check as c; print(sum(1 for _ in c.frames(sys.argv[2])))' \
 			"$repo/tests/extcap" $work/existing.pcapng)" -gt 0 ]
@@ -297,6 +342,7 @@ test_tshark_list
 test_tshark_capture
 test_tshark_filter
 test_stdout_stream
+test_reader_closes
 test_stale_cleanup
 cp -r $work "$LAB_RESULTS/vsockdump-lab" 2>/dev/null || true
 say "$failures failure(s)"
