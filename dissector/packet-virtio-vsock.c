@@ -5,7 +5,7 @@
  * transport is VIRTIO: every field, op-dependent flags, the consistency
  * checks between the two headers, and the payload hand-off.
  */
-#include "vsockmon-int.h"
+#include "virtio-vsock-analysis.h"
 
 #include <epan/expert.h>
 #include <wsutil/utf8_entities.h>
@@ -257,7 +257,7 @@ static void append_flag_names(wmem_strbuf_t *buf, const vsockmon_packet_t *pkt)
 	}
 }
 
-static void set_info_column(packet_info *pinfo, const vsockmon_packet_t *pkt)
+static void set_info_column(packet_info *pinfo, vsockmon_packet_t *pkt)
 {
 	wmem_strbuf_t *info = wmem_strbuf_new(pinfo->pool, "");
 
@@ -270,13 +270,14 @@ static void set_info_column(packet_info *pinfo, const vsockmon_packet_t *pkt)
 		wmem_strbuf_append_printf(info, " Buf=%u Fwd=%u", pkt->buf_alloc, pkt->fwd_cnt);
 	if (pkt->virtio_type == VIRTIO_VSOCK_TYPE_SEQPACKET)
 		wmem_strbuf_append(info, " SEQPACKET");
-	col_add_str(pinfo->cinfo, COL_INFO, wmem_strbuf_get_str(info));
+	pkt->info = wmem_strbuf_get_str(info);
+	col_add_str(pinfo->cinfo, COL_INFO, pkt->info);
 }
 
 /* ---- payload ---- */
 
 static void dissect_payload(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, proto_item *op_ti,
-			    vsockmon_packet_t *pkt, guint payload_offset)
+			    vsockmon_packet_t *pkt, const vsock_pkt_analysis_t *pa, guint payload_offset)
 {
 	tvbuff_t *payload_tvb;
 
@@ -291,7 +292,7 @@ static void dissect_payload(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 		return;
 	}
 	if (tvb_captured_length(payload_tvb) > 0)
-		vsockmon_dissect_payload(payload_tvb, pinfo, tree, pkt);
+		virtio_vsock_dissect_rw(payload_tvb, pinfo, tree, pkt, pa);
 }
 
 /* ---- the dissector ---- */
@@ -324,6 +325,7 @@ static guint header_bytes_available(tvbuff_t *tvb, packet_info *pinfo, proto_ite
 static int dissect_virtio_vsock(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
 {
 	vsockmon_packet_t *pkt = (vsockmon_packet_t *)data;
+	vsock_pkt_analysis_t *pa;
 	proto_item *ti;
 	proto_tree *virtio_tree;
 	guint avail;
@@ -351,6 +353,10 @@ static int dissect_virtio_vsock(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
 	check_payload_length(tvb, pinfo, ti, pkt, payload_offset);
 	if (pkt->virtio_op == VIRTIO_VSOCK_OP_RST)
 		vsockmon_conv_mark_closed(pkt, pinfo);
+	pa = virtio_vsock_analyze(pinfo, pkt);
+	virtio_vsock_analysis_show(tvb, pinfo, virtio_tree, pkt, pa);
+	if (pa)
+		pkt->conn_state = vsock_state_name((vsock_state_t)pa->state);
 
 	proto_item_set_len(ti, payload_offset);
 	proto_item_append_text(ti, ", %s %s, Len: %u",
@@ -359,7 +365,7 @@ static int dissect_virtio_vsock(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
 			       pkt->virtio_len);
 	set_info_column(pinfo, pkt);
 
-	dissect_payload(tvb, pinfo, tree, ti, pkt, payload_offset);
+	dissect_payload(tvb, pinfo, tree, ti, pkt, pa, payload_offset);
 	return tvb_captured_length(tvb);
 }
 
@@ -457,6 +463,8 @@ void proto_register_virtio_vsock(void)
 	expert_register_field_array(expert_virtio, ei, array_length(ei));
 
 	virtio_vsock_handle = register_dissector("virtio_vsock", dissect_virtio_vsock, proto_virtio_vsock);
+	virtio_vsock_analysis_register(proto_virtio_vsock);
+	virtio_vsock_reassembly_register(proto_virtio_vsock);
 }
 
 void proto_reg_handoff_virtio_vsock(void)

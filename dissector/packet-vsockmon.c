@@ -220,12 +220,15 @@ static void dispatch_payload(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree
 	call_data_dissector(tvb, pinfo, tree);
 }
 
-void vsockmon_dissect_payload(tvbuff_t *payload_tvb, packet_info *pinfo, proto_tree *tree,
-			      vsockmon_packet_t *pkt)
+void vsockmon_follow_payload(tvbuff_t *payload_tvb, packet_info *pinfo)
 {
 	if (have_tap_listener(vsockmon_follow_tap))
 		tap_queue_packet(vsockmon_follow_tap, pinfo, payload_tvb);
+}
 
+void vsockmon_dispatch_payload(tvbuff_t *payload_tvb, packet_info *pinfo, proto_tree *tree,
+			       vsockmon_packet_t *pkt)
+{
 	/* An upper layer's exception must not cost us the rest of the frame. */
 	TRY {
 		dispatch_payload(payload_tvb, pinfo, tree, pkt);
@@ -234,6 +237,13 @@ void vsockmon_dissect_payload(tvbuff_t *payload_tvb, packet_info *pinfo, proto_t
 		show_exception(payload_tvb, pinfo, tree, EXCEPT_CODE, GET_MESSAGE);
 	}
 	ENDTRY;
+}
+
+void vsockmon_dissect_payload(tvbuff_t *payload_tvb, packet_info *pinfo, proto_tree *tree,
+			      vsockmon_packet_t *pkt)
+{
+	vsockmon_follow_payload(payload_tvb, pinfo);
+	vsockmon_dispatch_payload(payload_tvb, pinfo, tree, pkt);
 }
 
 /* ---- the monitor header ---- */

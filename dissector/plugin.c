@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * plugin.c - Wireshark plugin glue: registers the two protocols of
- * vsockmon.so. The protocol code lives in packet-vsockmon.c and
- * packet-virtio-vsock.c.
+ * plugin.c - Wireshark plugin glue: registers the protocols of vsockmon.so:
+ * the monitor header (packet-vsockmon.c), the virtio transport
+ * (packet-virtio-vsock.c, with its analysis and reassembly) and ttrpc
+ * (packet-ttrpc.c), the RPC most vsock traffic carries in Kata.
  */
 #define WS_BUILD_DLL
 #include "vsockmon-int.h"
@@ -34,6 +35,7 @@ void plugin_register(void)
 {
 	static proto_plugin monitor_layer;
 	static proto_plugin transport_layer;
+	static proto_plugin ttrpc;
 
 	monitor_layer.register_protoinfo = proto_register_vsockmon;
 	monitor_layer.register_handoff = proto_reg_handoff_vsockmon;
@@ -42,4 +44,8 @@ void plugin_register(void)
 	transport_layer.register_protoinfo = proto_register_virtio_vsock;
 	transport_layer.register_handoff = proto_reg_handoff_virtio_vsock;
 	proto_register_plugin(&transport_layer);
+
+	ttrpc.register_protoinfo = proto_register_ttrpc;
+	ttrpc.register_handoff = proto_reg_handoff_ttrpc;
+	proto_register_plugin(&ttrpc);
 }

@@ -18,8 +18,9 @@
 #include <epan/to_str.h>
 
 typedef struct cli_table {
-	conv_hash_t hash;	/* first: the tap callbacks get it as their tapdata */
+	conv_hash_t hash;	/* first: the shared tap callbacks get it as their tapdata */
 	char *filter;
+	GHashTable *states;	/* stream -> connection state after its last packet */
 } cli_table_t;
 
 static const char *rule = "================================================================================";
@@ -51,17 +52,19 @@ static gint conv_by_frames(gconstpointer a, gconstpointer b)
 	return x->conv_id < y->conv_id ? -1 : (x->conv_id > y->conv_id);
 }
 
-static void print_conv_row(const conv_item_t *item)
+static void print_conv_row(const cli_table_t *table, const conv_item_t *item)
 {
+	const char *state = g_hash_table_lookup(table->states, GUINT_TO_POINTER((guint)item->conv_id));
+
 	char *a = cid_port_str(&item->src_address, item->src_port);
 	char *b = cid_port_str(&item->dst_address, item->dst_port);
 
 	printf("%-26s <-> %-26s %7u  %6" PRIu64 " %9" PRIu64 "  %6" PRIu64 " %9" PRIu64 "  %6" PRIu64 " %9" PRIu64
-	       "  %14.9f   %12.4f\n",
+	       "  %14.9f   %12.4f  %s\n",
 	       a, b, item->conv_id, item->rx_frames, item->rx_bytes, item->tx_frames, item->tx_bytes,
 	       item->rx_frames + item->tx_frames, item->rx_bytes + item->tx_bytes,
 	       nstime_to_sec(&item->start_time),
-	       nstime_to_sec(&item->stop_time) - nstime_to_sec(&item->start_time));
+	       nstime_to_sec(&item->stop_time) - nstime_to_sec(&item->start_time), state ? state : "-");
 	wmem_free(NULL, a);
 	wmem_free(NULL, b);
 }
@@ -74,13 +77,13 @@ static void conv_draw(void *tapdata)
 	guint i;
 
 	print_title("Conversations", table);
-	printf("%-58s |Stream| |       <-      | |       ->      | |     Total     |    Relative    |   Duration   |\n", "");
+	printf("%-58s |Stream| |       <-      | |       ->      | |     Total     |    Relative    |   Duration   | State\n", "");
 	printf("%-58s |      | | Frames  Bytes | | Frames  Bytes | | Frames  Bytes |      Start     |              |\n", "");
 	for (i = 0; rows && i < rows->len; i++)
 		g_ptr_array_add(sorted, &g_array_index(rows, conv_item_t, i));
 	g_ptr_array_sort(sorted, conv_by_frames);
 	for (i = 0; i < sorted->len; i++)
-		print_conv_row((const conv_item_t *)g_ptr_array_index(sorted, i));
+		print_conv_row(table, (const conv_item_t *)g_ptr_array_index(sorted, i));
 	printf("%s\n", rule);
 	g_ptr_array_free(sorted, TRUE);
 }
@@ -130,12 +133,25 @@ static const char *filter_after(const char *opt_arg, const char *prefix)
 	return (strncmp(opt_arg, prefix, len) == 0 && opt_arg[len] == ',') ? opt_arg + len + 1 : NULL;
 }
 
+/* The shared row update, plus the connection state the GUI table has no column for. */
+static tap_packet_status conv_cli_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt,
+					 const void *data, tap_flags_t flags)
+{
+	cli_table_t *table = (cli_table_t *)tapdata;
+	const vsockmon_packet_t *pkt = (const vsockmon_packet_t *)data;
+
+	if (pkt->conn_state)
+		g_hash_table_insert(table->states, GUINT_TO_POINTER(pkt->stream), (gpointer)pkt->conn_state);
+	return vsockmon_conv_packet(&table->hash, pinfo, edt, data, flags);
+}
+
 static void start_table(const char *opt_arg, const char *prefix, tap_packet_cb packet, tap_draw_cb draw)
 {
 	cli_table_t *table = g_new0(cli_table_t, 1);
 	GString *error;
 
 	table->filter = g_strdup(filter_after(opt_arg, prefix));
+	table->states = g_hash_table_new(g_direct_hash, g_direct_equal);
 	error = register_tap_listener("vsockmon", &table->hash, table->filter, 0, NULL, packet, draw, NULL);
 	if (error) {
 		fprintf(stderr, "tshark: cannot start the %s table: %s\n", prefix, error->str);
@@ -146,7 +162,7 @@ static void start_table(const char *opt_arg, const char *prefix, tap_packet_cb p
 
 static void conv_init(const char *opt_arg, void *userdata _U_)
 {
-	start_table(opt_arg, "conv,vsockmon", vsockmon_conv_packet, conv_draw);
+	start_table(opt_arg, "conv,vsockmon", conv_cli_packet, conv_draw);
 }
 
 static void endpoint_init(const char *opt_arg, void *userdata _U_)

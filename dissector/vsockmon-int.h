@@ -25,6 +25,7 @@ typedef struct vsockmon_conv {
 	guint64 flow0_cid;	/* sender of the first frame seen: flow 0 */
 	guint32 flow0_port;
 	guint32 closed_frame;	/* first frame after which a REQUEST starts a new stream (0: open) */
+	void *transport_state;	/* the transport layer's connection analysis */
 } vsockmon_conv_t;
 
 /* Per-packet record: tap data of "vsockmon" and the transport layer's input. */
@@ -55,14 +56,23 @@ typedef struct vsockmon_packet {
 	guint32 buf_alloc;
 	guint32 fwd_cnt;
 	guint32 payload_len;	/* payload bytes the frame carries (reported) */
+	const char *conn_state;	/* connection state after this packet, for the tables */
+	const char *info;	/* the transport layer's Info line, restored on PDU segments */
 
 	/* items the transport layer attaches expert info to */
 	proto_item *hdr_len_item;
 	proto_item *op_item;
 } vsockmon_packet_t;
 
-/* Hand a payload (RW data) to the upper layers: conversation dissector,
- * lower port, higher port, heuristics, then data. Also feeds Follow Stream. */
+/* Hand a payload (RW data, or a reassembled PDU) to the upper layers:
+ * conversation dissector, lower port, higher port, heuristics, then data. */
+void vsockmon_dispatch_payload(tvbuff_t *payload_tvb, packet_info *pinfo, proto_tree *tree,
+			       vsockmon_packet_t *pkt);
+
+/* Feed one frame's payload bytes to Follow Stream (once per frame). */
+void vsockmon_follow_payload(tvbuff_t *payload_tvb, packet_info *pinfo);
+
+/* Both of the above, for payload that needs no reassembly. */
 void vsockmon_dissect_payload(tvbuff_t *payload_tvb, packet_info *pinfo, proto_tree *tree,
 			      vsockmon_packet_t *pkt);
 
@@ -84,5 +94,7 @@ void proto_register_vsockmon(void);
 void proto_reg_handoff_vsockmon(void);
 void proto_register_virtio_vsock(void);
 void proto_reg_handoff_virtio_vsock(void);
+void proto_register_ttrpc(void);
+void proto_reg_handoff_ttrpc(void);
 
 #endif /* VSOCKMON_INT_H */

@@ -1,0 +1,610 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * virtio-vsock-analysis.c - what a connection's packets mean together:
+ * relative byte offsets of STREAM data, the credit each sender had
+ * (virtio-vsock flow control: credit = peer buf_alloc - (bytes sent -
+ * peer fwd_cnt)), credit requests and answers, stalls, lost segments, and
+ * the connection state from REQUEST to RST.
+ */
+#include "virtio-vsock-analysis.h"
+
+#include <epan/expert.h>
+#include <epan/proto_data.h>
+#include <epan/to_str.h>
+
+/* One direction of a connection, seen from its sender. */
+typedef struct vsock_flow {
+	guint32 tx_bytes;		/* RW bytes sent: offset of the next byte */
+	guint32 buf_alloc;		/* latest receive buffer size it announced */
+	guint32 fwd_cnt;		/* latest consumed-byte count it announced */
+	guint32 gap_bytes;		/* bytes the peer acknowledged that we never saw */
+	guint32 stall_frame;		/* RW that used up its credit (0: not stalled) */
+	nstime_t stall_time;
+	vsock_pkt_analysis_t *credit_request;	/* its unanswered CREDIT_REQUEST */
+	guint32 credit_request_frame;
+	nstime_t credit_request_time;
+	vsock_msg_t *msg;		/* SEQPACKET message it is sending */
+	gboolean announced;		/* buf_alloc/fwd_cnt known */
+	guint8 shutdown;		/* SHUTDOWN flags it sent */
+} vsock_flow_t;
+
+struct vsock_conn {
+	vsock_flow_t flow[2];
+	guint32 request_frame;
+	nstime_t request_time;
+	gboolean handshake_seen;	/* the REQUEST is in the capture: offsets are absolute */
+	vsock_state_t state;
+};
+
+static int proto_virtio_vsock = -1;
+
+static int hf_seq = -1;
+static int hf_nxtseq = -1;
+static int hf_analysis = -1;
+static int hf_state = -1;
+static int hf_credit = -1;
+static int hf_in_flight = -1;
+static int hf_request_frame = -1;
+static int hf_handshake_time = -1;
+static int hf_credit_request_frame = -1;
+static int hf_credit_update_frame = -1;
+static int hf_credit_update_delay = -1;
+static int hf_stall_frame = -1;
+static int hf_stall_time = -1;
+static int hf_gap_bytes = -1;
+
+static gint ett_analysis = -1;
+
+static expert_field ei_zero_credit = EI_INIT;
+static expert_field ei_credit_exceeded = EI_INIT;
+static expert_field ei_credit_request = EI_INIT;
+static expert_field ei_credit_answer = EI_INIT;
+static expert_field ei_window_reopened = EI_INIT;
+static expert_field ei_buf_changed = EI_INIT;
+static expert_field ei_gap = EI_INIT;
+static expert_field ei_acked_unseen = EI_INIT;
+static expert_field ei_handshake = EI_INIT;
+static expert_field ei_refused = EI_INIT;
+static expert_field ei_reset = EI_INIT;
+static expert_field ei_orderly_close = EI_INIT;
+static expert_field ei_half_close = EI_INIT;
+static expert_field ei_data_after_shutdown = EI_INIT;
+static expert_field ei_rw_before_handshake = EI_INIT;
+static expert_field ei_msg_cut = EI_INIT;
+
+/* Beyond VSOCK_FOUND_*: the announcing packet acknowledged unseen bytes. */
+#define VSOCK_FOUND_ACKED_UNSEEN (1u << 31)
+
+static const value_string state_names[] = {
+	{ VSOCK_STATE_UNKNOWN, "unknown" },
+	{ VSOCK_STATE_REQUESTED, "requested" },
+	{ VSOCK_STATE_ESTABLISHED, "established" },
+	{ VSOCK_STATE_HALF_CLOSED, "half-closed" },
+	{ VSOCK_STATE_CLOSING, "closing" },
+	{ VSOCK_STATE_CLOSED, "closed" },
+	{ VSOCK_STATE_RESET, "reset" },
+	{ VSOCK_STATE_REFUSED, "refused" },
+	{ 0, NULL }
+};
+
+const char *vsock_state_name(vsock_state_t state)
+{
+	return val_to_str_const(state, state_names, "unknown");
+}
+
+struct vsock_conn *vsock_conn_of(vsockmon_packet_t *pkt)
+{
+	if (!pkt->vconv->transport_state)
+		pkt->vconv->transport_state = wmem_new0(wmem_file_scope(), struct vsock_conn);
+	return (struct vsock_conn *)pkt->vconv->transport_state;
+}
+
+/* Signed distance on the wrapping 32-bit byte counters. */
+static gint32 counter_diff(guint32 a, guint32 b)
+{
+	return (gint32)(a - b);
+}
+
+/* ---- connection state ---- */
+
+/* A direction is closed when its sender shut SEND or its receiver shut RCV. */
+static gboolean direction_closed(const vsock_flow_t *sender, const vsock_flow_t *receiver)
+{
+	return (sender->shutdown & VIRTIO_VSOCK_SHUTDOWN_SEND) || (receiver->shutdown & VIRTIO_VSOCK_SHUTDOWN_RCV);
+}
+
+static void cut_open_message(vsock_flow_t *flow, vsock_pkt_analysis_t *pa)
+{
+	if (flow->msg) {
+		pa->found |= VSOCK_FOUND_MSG_CUT;
+		pa->msg = flow->msg;
+		flow->msg = NULL;
+	}
+}
+
+static void on_request(struct vsock_conn *conn, packet_info *pinfo)
+{
+	if (conn->state != VSOCK_STATE_UNKNOWN)
+		return;
+	conn->state = VSOCK_STATE_REQUESTED;
+	conn->request_frame = pinfo->num;
+	conn->request_time = pinfo->abs_ts;
+	conn->handshake_seen = TRUE;
+}
+
+static void on_response(struct vsock_conn *conn, packet_info *pinfo, vsock_pkt_analysis_t *pa)
+{
+	if (conn->state != VSOCK_STATE_REQUESTED)
+		return;
+	conn->state = VSOCK_STATE_ESTABLISHED;
+	pa->found |= VSOCK_FOUND_HANDSHAKE;
+	pa->related_frame = conn->request_frame;
+	nstime_delta(&pa->delta, &pinfo->abs_ts, &conn->request_time);
+}
+
+static void on_shutdown(struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_t *peer,
+			const vsockmon_packet_t *pkt, vsock_pkt_analysis_t *pa)
+{
+	me->shutdown |= (guint8)(pkt->virtio_flags & VIRTIO_VSOCK_SHUTDOWN_MASK);
+	pa->found |= VSOCK_FOUND_HALF_CLOSE;
+	if (me->shutdown & VIRTIO_VSOCK_SHUTDOWN_SEND)
+		cut_open_message(me, pa);
+	conn->state = (direction_closed(me, peer) && direction_closed(peer, me)) ?
+		VSOCK_STATE_CLOSING : VSOCK_STATE_HALF_CLOSED;
+}
+
+/* Whether the connection already ended; the kernel may send a second RST. */
+static gboolean connection_over(vsock_state_t state)
+{
+	return state == VSOCK_STATE_CLOSED || state == VSOCK_STATE_RESET || state == VSOCK_STATE_REFUSED;
+}
+
+static void on_rst(struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_t *peer,
+		   vsock_pkt_analysis_t *pa)
+{
+	if (connection_over(conn->state))
+		return;
+	if (conn->state == VSOCK_STATE_REQUESTED) {
+		conn->state = VSOCK_STATE_REFUSED;
+		pa->found |= VSOCK_FOUND_REFUSED;
+		pa->related_frame = conn->request_frame;
+		return;
+	}
+	if (conn->state == VSOCK_STATE_CLOSING) {
+		conn->state = VSOCK_STATE_CLOSED;
+		pa->found |= VSOCK_FOUND_ORDERLY_CLOSE;
+	} else {
+		conn->state = VSOCK_STATE_RESET;
+		pa->found |= VSOCK_FOUND_RESET;
+	}
+	cut_open_message(me, pa);
+	cut_open_message(peer, pa);
+}
+
+static void check_rw_allowed(const struct vsock_conn *conn, const vsock_flow_t *me, const vsock_flow_t *peer,
+			     vsock_pkt_analysis_t *pa)
+{
+	if (conn->state == VSOCK_STATE_REQUESTED)
+		pa->found |= VSOCK_FOUND_RW_BEFORE_HANDSHAKE;
+	if (direction_closed(me, peer))
+		pa->found |= VSOCK_FOUND_DATA_AFTER_SHUTDOWN;
+}
+
+static void analyze_state(struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_t *peer, packet_info *pinfo,
+			  const vsockmon_packet_t *pkt, vsock_pkt_analysis_t *pa)
+{
+	switch (pkt->virtio_op) {
+	case VIRTIO_VSOCK_OP_REQUEST:
+		on_request(conn, pinfo);
+		break;
+	case VIRTIO_VSOCK_OP_RESPONSE:
+		on_response(conn, pinfo, pa);
+		break;
+	case VIRTIO_VSOCK_OP_SHUTDOWN:
+		on_shutdown(conn, me, peer, pkt, pa);
+		break;
+	case VIRTIO_VSOCK_OP_RST:
+		on_rst(conn, me, peer, pa);
+		break;
+	case VIRTIO_VSOCK_OP_RW:
+		check_rw_allowed(conn, me, peer, pa);
+		break;
+	default:
+		break;
+	}
+	if (conn->state == VSOCK_STATE_UNKNOWN && pkt->virtio_op != VIRTIO_VSOCK_OP_REQUEST)
+		conn->state = VSOCK_STATE_ESTABLISHED;	/* capture started mid-connection */
+}
+
+/* ---- data: offsets, credit, SEQPACKET messages ---- */
+
+static void note_stream_offsets(vsock_flow_t *me, const vsockmon_packet_t *pkt, vsock_pkt_analysis_t *pa)
+{
+	if (me->gap_bytes) {
+		pa->found |= VSOCK_FOUND_GAP;
+		pa->gap_bytes = me->gap_bytes;
+		me->gap_bytes = 0;
+	}
+	pa->found |= VSOCK_FOUND_SEQ;
+	pa->seq = me->tx_bytes;
+	pa->nxtseq = me->tx_bytes + pkt->payload_len;
+}
+
+/* The credit the sender had: what the peer's buffer holds minus what is in flight. */
+static void note_credit(vsock_flow_t *me, const vsock_flow_t *peer, packet_info *pinfo,
+			const vsockmon_packet_t *pkt, vsock_pkt_analysis_t *pa)
+{
+	guint32 in_flight;
+
+	if (!peer->announced)
+		return;
+	in_flight = me->tx_bytes - peer->fwd_cnt;
+	pa->found |= VSOCK_FOUND_CREDIT;
+	pa->credit = peer->buf_alloc > in_flight ? peer->buf_alloc - in_flight : 0;
+	pa->in_flight = in_flight + pkt->payload_len;
+	if (pkt->payload_len > pa->credit) {
+		pa->found |= VSOCK_FOUND_CREDIT_EXCEEDED;
+	} else if (pkt->payload_len > 0 && pa->credit == pkt->payload_len) {
+		pa->found |= VSOCK_FOUND_ZERO_CREDIT;
+		me->stall_frame = pinfo->num;
+		me->stall_time = pinfo->abs_ts;
+	}
+}
+
+static void note_message_fragment(vsock_flow_t *me, packet_info *pinfo, const vsockmon_packet_t *pkt,
+				  vsock_pkt_analysis_t *pa)
+{
+	if (!me->msg) {
+		me->msg = wmem_new0(wmem_file_scope(), vsock_msg_t);
+		me->msg->first_frame = pinfo->num;
+	}
+	pa->found |= VSOCK_FOUND_MSG;
+	pa->msg = me->msg;
+	pa->msg_fragment = (guint8)MIN(me->msg->fragments, G_MAXUINT8);
+	me->msg->fragments++;
+	me->msg->length += pkt->payload_len;
+	if (pkt->virtio_flags & VIRTIO_VSOCK_SEQ_EOM) {
+		me->msg->last_frame = pinfo->num;
+		me->msg = NULL;
+	}
+}
+
+static void analyze_rw(vsock_flow_t *me, const vsock_flow_t *peer, packet_info *pinfo,
+		       const vsockmon_packet_t *pkt, vsock_pkt_analysis_t *pa)
+{
+	if (pkt->virtio_type == VIRTIO_VSOCK_TYPE_SEQPACKET)
+		note_message_fragment(me, pinfo, pkt, pa);
+	else
+		note_stream_offsets(me, pkt, pa);
+	note_credit(me, peer, pinfo, pkt, pa);
+	me->tx_bytes += pkt->payload_len;
+}
+
+/* ---- what the sender announces about its own receive side ---- */
+
+static void note_credit_request(vsock_flow_t *me, packet_info *pinfo, const vsockmon_packet_t *pkt,
+				vsock_pkt_analysis_t *pa)
+{
+	if (pkt->virtio_op != VIRTIO_VSOCK_OP_CREDIT_REQUEST)
+		return;
+	me->credit_request = pa;
+	me->credit_request_frame = pinfo->num;
+	me->credit_request_time = pinfo->abs_ts;
+}
+
+static void note_credit_answer(vsock_flow_t *peer, packet_info *pinfo, const vsockmon_packet_t *pkt,
+			       vsock_pkt_analysis_t *pa)
+{
+	if (pkt->virtio_op != VIRTIO_VSOCK_OP_CREDIT_UPDATE || !peer->credit_request)
+		return;
+	pa->found |= VSOCK_FOUND_CREDIT_ANSWER;
+	pa->credit_frame = peer->credit_request_frame;
+	nstime_delta(&pa->delta, &pinfo->abs_ts, &peer->credit_request_time);
+	/* the request learns its answer too: a second pass (or the GUI) shows it */
+	peer->credit_request->found |= VSOCK_FOUND_CREDIT_ANSWERED;
+	peer->credit_request->credit_frame = pinfo->num;
+	peer->credit_request = NULL;
+}
+
+/* Did this announcement give a stalled peer credit again? */
+static void note_window_reopened(const vsock_flow_t *me, vsock_flow_t *peer, packet_info *pinfo,
+				 const vsockmon_packet_t *pkt, vsock_pkt_analysis_t *pa)
+{
+	guint32 in_flight = peer->tx_bytes - pkt->fwd_cnt;
+
+	if (!peer->stall_frame || pkt->buf_alloc <= in_flight)
+		return;
+	pa->found |= VSOCK_FOUND_WINDOW_REOPENED;
+	pa->related_frame = peer->stall_frame;
+	nstime_delta(&pa->delta, &pinfo->abs_ts, &peer->stall_time);
+	peer->stall_frame = 0;
+}
+
+/* fwd_cnt counts bytes the receiver consumed: more than we saw sent means lost segments. */
+static void note_unseen_bytes(const struct vsock_conn *conn, vsock_flow_t *peer, const vsockmon_packet_t *pkt,
+			      vsock_pkt_analysis_t *pa)
+{
+	gint32 unseen = counter_diff(pkt->fwd_cnt, peer->tx_bytes);
+
+	if (!conn->handshake_seen || unseen <= 0)
+		return;
+	pa->found |= VSOCK_FOUND_ACKED_UNSEEN;
+	pa->gap_bytes = (guint32)unseen;
+	peer->gap_bytes += (guint32)unseen;
+	peer->tx_bytes = pkt->fwd_cnt;
+}
+
+static void analyze_announcement(const struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_t *peer,
+				 packet_info *pinfo, const vsockmon_packet_t *pkt, vsock_pkt_analysis_t *pa)
+{
+	if (me->announced && pkt->buf_alloc != me->buf_alloc) {
+		pa->found |= VSOCK_FOUND_BUF_CHANGED;
+		pa->old_buf_alloc = me->buf_alloc;
+	}
+	note_credit_request(me, pinfo, pkt, pa);
+	note_credit_answer(peer, pinfo, pkt, pa);
+	note_unseen_bytes(conn, peer, pkt, pa);
+	note_window_reopened(me, peer, pinfo, pkt, pa);
+	me->buf_alloc = pkt->buf_alloc;
+	me->fwd_cnt = pkt->fwd_cnt;
+	me->announced = TRUE;
+}
+
+vsock_pkt_analysis_t *virtio_vsock_analyze(packet_info *pinfo, vsockmon_packet_t *pkt)
+{
+	vsock_pkt_analysis_t *pa = (vsock_pkt_analysis_t *)p_get_proto_data(wmem_file_scope(), pinfo,
+									    proto_virtio_vsock, 0);
+	struct vsock_conn *conn;
+	vsock_flow_t *me, *peer;
+
+	if (pa || PINFO_FD_VISITED(pinfo))
+		return pa;
+
+	pa = wmem_new0(wmem_file_scope(), vsock_pkt_analysis_t);
+	conn = vsock_conn_of(pkt);
+	me = &conn->flow[pkt->flow];
+	peer = &conn->flow[!pkt->flow];
+
+	analyze_state(conn, me, peer, pinfo, pkt, pa);
+	if (pkt->virtio_op == VIRTIO_VSOCK_OP_RW)
+		analyze_rw(me, peer, pinfo, pkt, pa);
+	analyze_announcement(conn, me, peer, pinfo, pkt, pa);
+	pa->state = (guint8)conn->state;
+
+	p_add_proto_data(wmem_file_scope(), pinfo, proto_virtio_vsock, 0, pa);
+	return pa;
+}
+
+/* ---- display ---- */
+
+static proto_item *add_generated_uint(proto_tree *tree, int hf, tvbuff_t *tvb, guint32 value)
+{
+	proto_item *ti = proto_tree_add_uint(tree, hf, tvb, 0, 0, value);
+
+	proto_item_set_generated(ti);
+	return ti;
+}
+
+static proto_item *add_generated_time(proto_tree *tree, int hf, tvbuff_t *tvb, const nstime_t *value)
+{
+	proto_item *ti = proto_tree_add_time(tree, hf, tvb, 0, 0, value);
+
+	proto_item_set_generated(ti);
+	return ti;
+}
+
+static void show_credit(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, proto_item *at,
+			const vsockmon_packet_t *pkt, const vsock_pkt_analysis_t *pa)
+{
+	if (!(pa->found & VSOCK_FOUND_CREDIT))
+		return;
+	add_generated_uint(tree, hf_credit, tvb, pa->credit);
+	add_generated_uint(tree, hf_in_flight, tvb, pa->in_flight);
+	if (pa->found & VSOCK_FOUND_CREDIT_EXCEEDED)
+		expert_add_info_format(pinfo, at, &ei_credit_exceeded,
+				       "Sender exceeded its credit: %u bytes sent with %u bytes of credit",
+				       pkt->payload_len, pa->credit);
+	if (pa->found & VSOCK_FOUND_ZERO_CREDIT)
+		expert_add_info_format(pinfo, at, &ei_zero_credit,
+				       "Zero credit: the peer's %u-byte buffer is full, the sender must stall",
+				       pa->in_flight);
+}
+
+static void show_credit_messages(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, proto_item *at,
+				 const vsockmon_packet_t *pkt, const vsock_pkt_analysis_t *pa)
+{
+	if (pa->found & VSOCK_FOUND_CREDIT_ANSWERED) {
+		add_generated_uint(tree, hf_credit_update_frame, tvb, pa->credit_frame);
+		expert_add_info_format(pinfo, at, &ei_credit_request,
+				       "CREDIT_REQUEST answered by the CREDIT_UPDATE in frame %u", pa->credit_frame);
+	}
+	if (pa->found & VSOCK_FOUND_CREDIT_ANSWER) {
+		add_generated_uint(tree, hf_credit_request_frame, tvb, pa->credit_frame);
+		add_generated_time(tree, hf_credit_update_delay, tvb, &pa->delta);
+		expert_add_info_format(pinfo, at, &ei_credit_answer,
+				       "CREDIT_UPDATE answers the CREDIT_REQUEST in frame %u after %s s",
+				       pa->credit_frame, rel_time_to_secs_str(pinfo->pool, &pa->delta));
+	}
+	if (pa->found & VSOCK_FOUND_WINDOW_REOPENED) {
+		add_generated_uint(tree, hf_stall_frame, tvb, pa->related_frame);
+		add_generated_time(tree, hf_stall_time, tvb, &pa->delta);
+		expert_add_info_format(pinfo, at, &ei_window_reopened,
+				       "Credit update reopens the window closed in frame %u after a %s s stall",
+				       pa->related_frame, rel_time_to_secs_str(pinfo->pool, &pa->delta));
+	}
+	if (pa->found & VSOCK_FOUND_BUF_CHANGED)
+		expert_add_info_format(pinfo, at, &ei_buf_changed, "Receive buffer changed from %u to %u bytes",
+				       pa->old_buf_alloc, pkt->buf_alloc);
+	if (pa->found & VSOCK_FOUND_ACKED_UNSEEN) {
+		add_generated_uint(tree, hf_gap_bytes, tvb, pa->gap_bytes);
+		expert_add_info_format(pinfo, at, &ei_acked_unseen,
+				       "fwd_cnt acknowledges %u bytes that were not captured", pa->gap_bytes);
+	}
+}
+
+static void show_connection(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, proto_item *at,
+			    const vsockmon_packet_t *pkt, const vsock_pkt_analysis_t *pa)
+{
+	if (pa->found & VSOCK_FOUND_HANDSHAKE) {
+		add_generated_uint(tree, hf_request_frame, tvb, pa->related_frame);
+		add_generated_time(tree, hf_handshake_time, tvb, &pa->delta);
+		expert_add_info_format(pinfo, at, &ei_handshake, "Connection established in %s s",
+				       rel_time_to_secs_str(pinfo->pool, &pa->delta));
+	}
+	if (pa->found & VSOCK_FOUND_REFUSED) {
+		add_generated_uint(tree, hf_request_frame, tvb, pa->related_frame);
+		expert_add_info_format(pinfo, at, &ei_refused,
+				       "Connection refused: RST answers the REQUEST in frame %u", pa->related_frame);
+	}
+	if (pa->found & VSOCK_FOUND_RESET)
+		expert_add_info(pinfo, at, &ei_reset);
+	if (pa->found & VSOCK_FOUND_ORDERLY_CLOSE)
+		expert_add_info(pinfo, at, &ei_orderly_close);
+	if (pa->found & VSOCK_FOUND_HALF_CLOSE)
+		expert_add_info_format(pinfo, at, &ei_half_close, "Shutdown: the sender will %s%s%s",
+				       (pkt->virtio_flags & VIRTIO_VSOCK_SHUTDOWN_SEND) ? "send no more" : "",
+				       (pkt->virtio_flags & VIRTIO_VSOCK_SHUTDOWN_MASK) == VIRTIO_VSOCK_SHUTDOWN_MASK ?
+				       " and " : "",
+				       (pkt->virtio_flags & VIRTIO_VSOCK_SHUTDOWN_RCV) ? "receive no more" : "");
+	if (pa->found & VSOCK_FOUND_DATA_AFTER_SHUTDOWN)
+		expert_add_info(pinfo, at, &ei_data_after_shutdown);
+	if (pa->found & VSOCK_FOUND_RW_BEFORE_HANDSHAKE)
+		expert_add_info(pinfo, at, &ei_rw_before_handshake);
+	if (pa->found & VSOCK_FOUND_MSG_CUT)
+		expert_add_info_format(pinfo, at, &ei_msg_cut,
+				       "SEQPACKET message from frame %u cut: %u bytes in %u fragments, no EOM",
+				       pa->msg->first_frame, pa->msg->length, pa->msg->fragments);
+	if (pa->found & VSOCK_FOUND_GAP) {
+		add_generated_uint(tree, hf_gap_bytes, tvb, pa->gap_bytes);
+		expert_add_info_format(pinfo, at, &ei_gap, "Previous segment(s) not captured: %u bytes missing",
+				       pa->gap_bytes);
+	}
+}
+
+void virtio_vsock_analysis_show(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
+				const vsockmon_packet_t *pkt, const vsock_pkt_analysis_t *pa)
+{
+	proto_item *ti;
+	proto_tree *analysis_tree;
+
+	if (!pa)
+		return;
+	if (pa->found & VSOCK_FOUND_SEQ) {
+		add_generated_uint(tree, hf_seq, tvb, pa->seq);
+		add_generated_uint(tree, hf_nxtseq, tvb, pa->nxtseq);
+	}
+	ti = proto_tree_add_item(tree, hf_analysis, tvb, 0, 0, ENC_NA);
+	proto_item_set_generated(ti);
+	analysis_tree = proto_item_add_subtree(ti, ett_analysis);
+	add_generated_uint(analysis_tree, hf_state, tvb, pa->state);
+	show_credit(tvb, pinfo, analysis_tree, ti, pkt, pa);
+	show_credit_messages(tvb, pinfo, analysis_tree, ti, pkt, pa);
+	show_connection(tvb, pinfo, analysis_tree, ti, pkt, pa);
+}
+
+void virtio_vsock_analysis_register(int proto)
+{
+	static hf_register_info hf[] = {
+		{ &hf_seq,
+		  { "Sequence number (relative)", "virtio_vsock.seq", FT_UINT32, BASE_DEC, NULL, 0x0,
+		    "Offset of the first payload byte in this direction's byte stream", HFILL } },
+		{ &hf_nxtseq,
+		  { "Next sequence number (relative)", "virtio_vsock.nxtseq", FT_UINT32, BASE_DEC, NULL, 0x0,
+		    NULL, HFILL } },
+		{ &hf_analysis,
+		  { "Connection analysis", "virtio_vsock.analysis", FT_NONE, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+		{ &hf_state,
+		  { "Connection state", "virtio_vsock.analysis.state", FT_UINT8, BASE_DEC, VALS(state_names), 0x0,
+		    "State after this packet", HFILL } },
+		{ &hf_credit,
+		  { "Credit before this packet", "virtio_vsock.analysis.credit", FT_UINT32, BASE_DEC, NULL, 0x0,
+		    "Bytes the sender may send: peer buf_alloc - (bytes sent - peer fwd_cnt)", HFILL } },
+		{ &hf_in_flight,
+		  { "Bytes in flight", "virtio_vsock.analysis.bytes_in_flight", FT_UINT32, BASE_DEC, NULL, 0x0,
+		    "Bytes sent, this packet included, that the peer has not consumed", HFILL } },
+		{ &hf_request_frame,
+		  { "Request in frame", "virtio_vsock.analysis.request_frame", FT_FRAMENUM, BASE_NONE,
+		    FRAMENUM_TYPE(FT_FRAMENUM_REQUEST), 0x0, NULL, HFILL } },
+		{ &hf_handshake_time,
+		  { "Handshake time", "virtio_vsock.analysis.handshake_time", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0,
+		    "Time from REQUEST to RESPONSE", HFILL } },
+		{ &hf_credit_request_frame,
+		  { "Credit request in frame", "virtio_vsock.analysis.credit_request_frame", FT_FRAMENUM, BASE_NONE,
+		    FRAMENUM_TYPE(FT_FRAMENUM_REQUEST), 0x0, NULL, HFILL } },
+		{ &hf_credit_update_frame,
+		  { "Answered by credit update in frame", "virtio_vsock.analysis.credit_update_frame", FT_FRAMENUM,
+		    BASE_NONE, FRAMENUM_TYPE(FT_FRAMENUM_RESPONSE), 0x0, NULL, HFILL } },
+		{ &hf_credit_update_delay,
+		  { "Credit update delay", "virtio_vsock.analysis.credit_update_delay", FT_RELATIVE_TIME, BASE_NONE,
+		    NULL, 0x0, "Time from CREDIT_REQUEST to the CREDIT_UPDATE answering it", HFILL } },
+		{ &hf_stall_frame,
+		  { "Window closed in frame", "virtio_vsock.analysis.stall_frame", FT_FRAMENUM, BASE_NONE, NULL, 0x0,
+		    NULL, HFILL } },
+		{ &hf_stall_time,
+		  { "Stall duration", "virtio_vsock.analysis.stall_time", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0,
+		    "Time the sender had no credit", HFILL } },
+		{ &hf_gap_bytes,
+		  { "Bytes not captured", "virtio_vsock.analysis.gap_bytes", FT_UINT32, BASE_DEC, NULL, 0x0,
+		    NULL, HFILL } },
+	};
+	static gint *ett[] = {
+		&ett_analysis,
+	};
+	static ei_register_info ei[] = {
+		{ &ei_zero_credit,
+		  { "virtio_vsock.analysis.zero_credit", PI_SEQUENCE, PI_WARN,
+		    "Zero credit: the sender must stall", EXPFILL } },
+		{ &ei_credit_exceeded,
+		  { "virtio_vsock.analysis.credit_exceeded", PI_PROTOCOL, PI_ERROR,
+		    "Sender exceeded the credit granted", EXPFILL } },
+		{ &ei_credit_request,
+		  { "virtio_vsock.analysis.credit_request", PI_SEQUENCE, PI_CHAT,
+		    "CREDIT_REQUEST and its answer", EXPFILL } },
+		{ &ei_credit_answer,
+		  { "virtio_vsock.analysis.credit_update_answer", PI_SEQUENCE, PI_CHAT,
+		    "CREDIT_UPDATE answering a CREDIT_REQUEST", EXPFILL } },
+		{ &ei_window_reopened,
+		  { "virtio_vsock.analysis.window_reopened", PI_SEQUENCE, PI_NOTE,
+		    "Credit update reopens a closed window", EXPFILL } },
+		{ &ei_buf_changed,
+		  { "virtio_vsock.analysis.buf_alloc_changed", PI_SEQUENCE, PI_NOTE,
+		    "Receive buffer size changed", EXPFILL } },
+		{ &ei_gap,
+		  { "virtio_vsock.analysis.lost_segment", PI_SEQUENCE, PI_WARN,
+		    "Previous segment(s) not captured", EXPFILL } },
+		{ &ei_acked_unseen,
+		  { "virtio_vsock.analysis.ack_lost_segment", PI_SEQUENCE, PI_WARN,
+		    "fwd_cnt acknowledges bytes that were not captured", EXPFILL } },
+		{ &ei_handshake,
+		  { "virtio_vsock.analysis.established", PI_SEQUENCE, PI_CHAT,
+		    "Connection established", EXPFILL } },
+		{ &ei_refused,
+		  { "virtio_vsock.analysis.refused", PI_SEQUENCE, PI_WARN,
+		    "Connection refused", EXPFILL } },
+		{ &ei_reset,
+		  { "virtio_vsock.analysis.reset", PI_SEQUENCE, PI_WARN,
+		    "Connection reset without a shutdown", EXPFILL } },
+		{ &ei_orderly_close,
+		  { "virtio_vsock.analysis.closed", PI_SEQUENCE, PI_CHAT,
+		    "Connection closed after shutdown", EXPFILL } },
+		{ &ei_half_close,
+		  { "virtio_vsock.analysis.shutdown", PI_SEQUENCE, PI_CHAT,
+		    "Shutdown of one or both directions", EXPFILL } },
+		{ &ei_data_after_shutdown,
+		  { "virtio_vsock.analysis.data_after_shutdown", PI_SEQUENCE, PI_ERROR,
+		    "Data in a direction that was shut down", EXPFILL } },
+		{ &ei_rw_before_handshake,
+		  { "virtio_vsock.analysis.rw_before_handshake", PI_SEQUENCE, PI_ERROR,
+		    "Data before the connection was established", EXPFILL } },
+		{ &ei_msg_cut,
+		  { "virtio_vsock.analysis.message_cut", PI_SEQUENCE, PI_WARN,
+		    "SEQPACKET message cut by shutdown or reset", EXPFILL } },
+	};
+	expert_module_t *expert_analysis;
+
+	proto_virtio_vsock = proto;
+	proto_register_field_array(proto, hf, array_length(hf));
+	proto_register_subtree_array(ett, array_length(ett));
+	expert_analysis = expert_register_protocol(proto);
+	expert_register_field_array(expert_analysis, ei, array_length(ei));
+}

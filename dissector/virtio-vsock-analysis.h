@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * virtio-vsock-analysis.h - connection analysis of the virtio transport:
+ * byte offsets, credit flow, connection state (virtio-vsock-analysis.c)
+ * and reassembly of stream PDUs and SEQPACKET messages
+ * (virtio-vsock-reassembly.c).
+ *
+ * The first pass walks each connection in capture order and stores what
+ * it found per packet (vsock_pkt_analysis_t); every pass, the GUI's and
+ * tshark -2's second one included, displays from that record.
+ */
+#ifndef VIRTIO_VSOCK_ANALYSIS_H
+#define VIRTIO_VSOCK_ANALYSIS_H
+
+#include "vsockmon-int.h"
+
+/* Connection states, also shown in the conversation table. */
+typedef enum {
+	VSOCK_STATE_UNKNOWN = 0,	/* capture started mid-connection */
+	VSOCK_STATE_REQUESTED,		/* REQUEST seen, no answer yet */
+	VSOCK_STATE_ESTABLISHED,
+	VSOCK_STATE_HALF_CLOSED,	/* one side shut a direction down */
+	VSOCK_STATE_CLOSING,		/* both directions shut down, no RST yet */
+	VSOCK_STATE_CLOSED,		/* orderly: shutdown, then RST */
+	VSOCK_STATE_RESET,		/* RST without a shutdown first */
+	VSOCK_STATE_REFUSED,		/* REQUEST answered by RST */
+} vsock_state_t;
+
+const char *vsock_state_name(vsock_state_t state);
+
+/* What the first pass learned about one packet (findings are bits). */
+enum {
+	VSOCK_FOUND_SEQ = 1u << 0,		/* seq/nxtseq valid (STREAM RW) */
+	VSOCK_FOUND_CREDIT = 1u << 1,		/* credit/in_flight valid */
+	VSOCK_FOUND_ZERO_CREDIT = 1u << 2,
+	VSOCK_FOUND_CREDIT_EXCEEDED = 1u << 3,
+	VSOCK_FOUND_CREDIT_ANSWER = 1u << 4,	/* CREDIT_UPDATE answering related_frame */
+	VSOCK_FOUND_CREDIT_ANSWERED = 1u << 5,	/* CREDIT_REQUEST answered in related_frame */
+	VSOCK_FOUND_WINDOW_REOPENED = 1u << 6,
+	VSOCK_FOUND_BUF_CHANGED = 1u << 7,
+	VSOCK_FOUND_GAP = 1u << 8,		/* bytes before this segment were not captured */
+	VSOCK_FOUND_HANDSHAKE = 1u << 9,	/* RESPONSE to related_frame */
+	VSOCK_FOUND_REFUSED = 1u << 10,
+	VSOCK_FOUND_RESET = 1u << 11,
+	VSOCK_FOUND_ORDERLY_CLOSE = 1u << 12,
+	VSOCK_FOUND_HALF_CLOSE = 1u << 13,
+	VSOCK_FOUND_DATA_AFTER_SHUTDOWN = 1u << 14,
+	VSOCK_FOUND_RW_BEFORE_HANDSHAKE = 1u << 15,
+	VSOCK_FOUND_MSG_CUT = 1u << 16,		/* a SEQPACKET message was left unfinished */
+	VSOCK_FOUND_MSG = 1u << 17,		/* SEQPACKET fragment: msg fields valid */
+};
+
+/* A SEQPACKET message being (or having been) joined. */
+typedef struct vsock_msg {
+	guint32 first_frame;	/* reassembly id */
+	guint32 last_frame;	/* frame with EOM (0 while open) */
+	guint32 length;		/* bytes so far / in all */
+	guint32 fragments;
+} vsock_msg_t;
+
+typedef struct vsock_pkt_analysis {
+	guint32 found;		/* VSOCK_FOUND_* */
+	guint32 seq;		/* relative offset of the first payload byte in this direction */
+	guint32 nxtseq;
+	guint32 credit;		/* credit the sender had before this RW */
+	guint32 in_flight;	/* bytes sent and not yet consumed by the peer, this RW included */
+	guint32 related_frame;	/* REQUEST of a RESPONSE/RST, or the RW that closed the window */
+	guint32 credit_frame;	/* the CREDIT_REQUEST/CREDIT_UPDATE paired with this one */
+	nstime_t delta;		/* handshake time, credit answer delay or stall duration */
+	guint32 old_buf_alloc;
+	guint32 gap_bytes;
+	guint8 state;		/* vsock_state_t after this packet */
+	guint8 msg_fragment;	/* SEQPACKET fragment number */
+	vsock_msg_t *msg;
+} vsock_pkt_analysis_t;
+
+/* analysis (virtio-vsock-analysis.c) */
+void virtio_vsock_analysis_register(int proto);
+vsock_pkt_analysis_t *virtio_vsock_analyze(packet_info *pinfo, vsockmon_packet_t *pkt);
+void virtio_vsock_analysis_show(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
+				const vsockmon_packet_t *pkt, const vsock_pkt_analysis_t *pa);
+
+/* reassembly (virtio-vsock-reassembly.c) */
+void virtio_vsock_reassembly_register(int proto);
+void virtio_vsock_dissect_rw(tvbuff_t *payload_tvb, packet_info *pinfo, proto_tree *tree,
+			     vsockmon_packet_t *pkt, const vsock_pkt_analysis_t *pa);
+
+/* The per-connection analysis state hangs off the monitor layer's conversation. */
+struct vsock_conn;
+struct vsock_conn *vsock_conn_of(vsockmon_packet_t *pkt);
+
+#endif /* VIRTIO_VSOCK_ANALYSIS_H */

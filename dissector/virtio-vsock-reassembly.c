@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * virtio-vsock-reassembly.c - upper-layer PDUs across RW packets.
+ *
+ * STREAM: an upper dissector that needs more bytes says so with
+ * pinfo->desegment_offset/desegment_len; the PDU's bytes are collected
+ * from the following RW packets of the same direction (virtio-vsock is
+ * reliable and in order, so relative offsets from the analysis are exact)
+ * and handed up whole in the frame that completes it.
+ *
+ * SEQPACKET: RW fragments are joined until the one with EOM, and the
+ * message goes up whole, whatever its size.
+ */
+#include "virtio-vsock-analysis.h"
+
+#include <epan/prefs.h>
+#include <epan/reassemble.h>
+
+/* A stream PDU spanning RW packets, keyed by its first byte's offset. */
+typedef struct vsock_pdu {
+	guint32 seq;		/* first byte */
+	guint32 nxtpdu;		/* one past the last byte (a guess while one_more_segment) */
+	guint32 id;		/* reassembly id: the frame that started it */
+	gboolean one_more_segment;	/* the upper layer asked for "one more segment" */
+} vsock_pdu_t;
+
+static int proto_virtio_vsock = -1;
+
+static gboolean reassemble_stream = TRUE;
+static gboolean reassemble_messages = TRUE;
+
+static reassembly_table stream_table;
+static reassembly_table message_table;
+
+static int hf_segments = -1;
+static int hf_segment = -1;
+static int hf_segment_overlap = -1;
+static int hf_segment_overlap_conflict = -1;
+static int hf_segment_multiple_tails = -1;
+static int hf_segment_too_long = -1;
+static int hf_segment_error = -1;
+static int hf_segment_count = -1;
+static int hf_reassembled_in = -1;
+static int hf_reassembled_length = -1;
+static int hf_reassembled_data = -1;
+
+static int hf_msg_fragments = -1;
+static int hf_msg_fragment = -1;
+static int hf_msg_fragment_overlap = -1;
+static int hf_msg_fragment_overlap_conflict = -1;
+static int hf_msg_fragment_multiple_tails = -1;
+static int hf_msg_fragment_too_long = -1;
+static int hf_msg_fragment_error = -1;
+static int hf_msg_fragment_count = -1;
+static int hf_msg_reassembled_in = -1;
+static int hf_msg_length = -1;
+static int hf_msg_data = -1;
+
+static gint ett_segments = -1;
+static gint ett_segment = -1;
+static gint ett_msg_fragments = -1;
+static gint ett_msg_fragment = -1;
+
+static const fragment_items segment_items = {
+	&ett_segment, &ett_segments,
+	&hf_segments, &hf_segment, &hf_segment_overlap, &hf_segment_overlap_conflict,
+	&hf_segment_multiple_tails, &hf_segment_too_long, &hf_segment_error, &hf_segment_count,
+	&hf_reassembled_in, &hf_reassembled_length, &hf_reassembled_data,
+	"Segments"
+};
+
+static const fragment_items message_items = {
+	&ett_msg_fragment, &ett_msg_fragments,
+	&hf_msg_fragments, &hf_msg_fragment, &hf_msg_fragment_overlap, &hf_msg_fragment_overlap_conflict,
+	&hf_msg_fragment_multiple_tails, &hf_msg_fragment_too_long, &hf_msg_fragment_error,
+	&hf_msg_fragment_count, &hf_msg_reassembled_in, &hf_msg_length, &hf_msg_data,
+	"Message fragments"
+};
+
+/* The per-direction tree of open PDUs; lives with the connection. */
+typedef struct vsock_pdu_trees {
+	wmem_tree_t *flow[2];
+} vsock_pdu_trees_t;
+
+static wmem_tree_t *pdus_of(packet_info *pinfo, vsockmon_packet_t *pkt)
+{
+	vsock_pdu_trees_t *trees = (vsock_pdu_trees_t *)conversation_get_proto_data(pkt->conv, proto_virtio_vsock);
+
+	if (!trees) {
+		trees = wmem_new0(wmem_file_scope(), vsock_pdu_trees_t);
+		conversation_add_proto_data(pkt->conv, proto_virtio_vsock, trees);
+	}
+	if (!trees->flow[pkt->flow])
+		trees->flow[pkt->flow] = wmem_tree_new(wmem_file_scope());
+	(void)pinfo;
+	return trees->flow[pkt->flow];
+}
+
+/* Hand a PDU up with permission to ask for more bytes. */
+static void dispatch_desegmentable(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, vsockmon_packet_t *pkt)
+{
+	pinfo->can_desegment = 2;
+	pinfo->desegment_offset = 0;
+	pinfo->desegment_len = 0;
+	vsockmon_dispatch_payload(tvb, pinfo, tree, pkt);
+}
+
+/*
+ * A segment whose bytes all went into a PDU completed elsewhere: whatever
+ * the upper layer wrote into the columns while it was asking for more is
+ * not this frame's story (TCP does the same).
+ */
+static void mark_as_segment(packet_info *pinfo, const vsockmon_packet_t *pkt)
+{
+	col_set_str(pinfo->cinfo, COL_PROTOCOL, "VSOCK");
+	col_add_fstr(pinfo->cinfo, COL_INFO, "%s [segment of a reassembled PDU]", pkt->info ? pkt->info : "");
+}
+
+/* The upper layer asked for more (first pass): where does the PDU end? */
+static void set_pdu_end(vsock_pdu_t *pdu, guint32 data_end, guint32 desegment_len)
+{
+	pdu->one_more_segment = desegment_len == DESEGMENT_ONE_MORE_SEGMENT;
+	/* "one more segment": until that segment arrives, claim just its first byte */
+	pdu->nxtpdu = data_end + (pdu->one_more_segment ? 1 : desegment_len);
+}
+
+static vsock_pdu_t *start_pdu(wmem_tree_t *pdus, packet_info *pinfo, guint32 seq, guint32 data_end)
+{
+	vsock_pdu_t *pdu = wmem_new0(wmem_file_scope(), vsock_pdu_t);
+
+	pdu->seq = seq;
+	pdu->id = pinfo->num;
+	set_pdu_end(pdu, data_end, pinfo->desegment_len);
+	wmem_tree_insert32(pdus, seq, pdu);
+	return pdu;
+}
+
+/*
+ * Add this segment's bytes from cur on to the PDU; hand the PDU up if they
+ * complete it. Returns how many of the segment's bytes belonged to it.
+ */
+static guint32 add_to_pdu(tvbuff_t *tvb, guint offset, guint32 cur, guint32 seg_end, packet_info *pinfo,
+			  proto_tree *tree, vsockmon_packet_t *pkt, vsock_pdu_t *pdu)
+{
+	fragment_head *head;
+	tvbuff_t *pdu_tvb;
+	guint32 take;
+	gboolean last;
+
+	if (pdu->one_more_segment && !PINFO_FD_VISITED(pinfo)) {
+		pdu->nxtpdu = seg_end;
+		pdu->one_more_segment = FALSE;
+	}
+	take = MIN(seg_end, pdu->nxtpdu) - cur;
+	last = cur + take >= pdu->nxtpdu;
+	head = fragment_add(&stream_table, tvb, offset, pinfo, pdu->id, NULL, cur - pdu->seq, take, !last);
+	pdu_tvb = process_reassembled_data(tvb, offset, pinfo, "Reassembled VSOCK", head, &segment_items,
+					   NULL, tree);
+	if (!pdu_tvb) {
+		if (cur == pdu->seq || offset == 0)
+			mark_as_segment(pinfo, pkt);
+		return take;
+	}
+	dispatch_desegmentable(pdu_tvb, pinfo, tree, pkt);
+	if (pinfo->desegment_len && pinfo->desegment_offset == 0) {
+		mark_as_segment(pinfo, pkt);
+		if (!PINFO_FD_VISITED(pinfo)) {
+			/* still not enough: the PDU grows into the next segments */
+			set_pdu_end(pdu, cur + take, pinfo->desegment_len);
+			fragment_set_partial_reassembly(&stream_table, pinfo, pdu->id, NULL);
+		}
+	}
+	return take;
+}
+
+/*
+ * Bytes [cur, limit) start no open PDU: hand them up as they are. On the
+ * first pass the upper layer may ask for more; then a PDU starts.
+ * Returns the bytes handled here (the rest belongs to the new PDU).
+ */
+static guint32 dissect_unclaimed(tvbuff_t *tvb, guint offset, guint32 cur, guint32 limit, packet_info *pinfo,
+				 proto_tree *tree, vsockmon_packet_t *pkt, wmem_tree_t *pdus)
+{
+	tvbuff_t *part = tvb_new_subset_length(tvb, offset, limit - cur);
+
+	dispatch_desegmentable(part, pinfo, tree, pkt);
+	if (PINFO_FD_VISITED(pinfo) || !pinfo->desegment_len || (guint32)pinfo->desegment_offset >= limit - cur)
+		return limit - cur;
+	if (pinfo->desegment_offset == 0 && offset == 0)
+		mark_as_segment(pinfo, pkt);
+	start_pdu(pdus, pinfo, cur + pinfo->desegment_offset, limit);
+	return pinfo->desegment_offset;
+}
+
+static void dissect_stream_segment(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, vsockmon_packet_t *pkt,
+				   const vsock_pkt_analysis_t *pa)
+{
+	wmem_tree_t *pdus = pdus_of(pinfo, pkt);
+	guint32 seg_end = pa->nxtseq;
+	guint32 cur = pa->seq;
+
+	while (cur != seg_end) {
+		vsock_pdu_t *pdu = (vsock_pdu_t *)wmem_tree_lookup32_le(pdus, cur);
+		vsock_pdu_t *later;
+		guint32 limit = seg_end;
+
+		if (pdu && cur - pdu->seq < pdu->nxtpdu - pdu->seq) {
+			cur += add_to_pdu(tvb, cur - pa->seq, cur, seg_end, pinfo, tree, pkt, pdu);
+			continue;
+		}
+		/* on later passes, stop where a PDU this segment started begins */
+		later = (vsock_pdu_t *)wmem_tree_lookup32_le(pdus, seg_end - 1);
+		if (later && later->seq - cur < seg_end - cur && later->seq != cur)
+			limit = later->seq;
+		cur += dissect_unclaimed(tvb, cur - pa->seq, cur, limit, pinfo, tree, pkt, pdus);
+	}
+}
+
+/* ---- SEQPACKET messages ---- */
+
+static void dissect_message_fragment(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, vsockmon_packet_t *pkt,
+				     const vsock_pkt_analysis_t *pa)
+{
+	gboolean eom = (pkt->virtio_flags & VIRTIO_VSOCK_SEQ_EOM) != 0;
+	fragment_head *head;
+	tvbuff_t *msg_tvb;
+
+	if (eom && pa->msg_fragment == 0) {
+		/* a whole message in one packet */
+		proto_item *ti = proto_tree_add_uint(tree, hf_msg_length, tvb, 0, 0, pkt->payload_len);
+
+		proto_item_set_generated(ti);
+		vsockmon_dispatch_payload(tvb, pinfo, tree, pkt);
+		return;
+	}
+	head = fragment_add_seq_check(&message_table, tvb, 0, pinfo, pa->msg->first_frame, NULL, pa->msg_fragment,
+				      tvb_captured_length(tvb), !eom);
+	msg_tvb = process_reassembled_data(tvb, 0, pinfo, "Reassembled SEQPACKET message", head, &message_items,
+					   NULL, tree);
+	if (msg_tvb)
+		vsockmon_dispatch_payload(msg_tvb, pinfo, tree, pkt);
+	else
+		col_append_fstr(pinfo->cinfo, COL_INFO, " [fragment %u of a message]", pa->msg_fragment + 1);
+}
+
+/* An RW packet's payload: Follow Stream gets it as is, upper layers whole PDUs. */
+void virtio_vsock_dissect_rw(tvbuff_t *payload_tvb, packet_info *pinfo, proto_tree *tree,
+			     vsockmon_packet_t *pkt, const vsock_pkt_analysis_t *pa)
+{
+	gboolean complete = tvb_captured_length(payload_tvb) == pkt->payload_len;
+
+	vsockmon_follow_payload(payload_tvb, pinfo);
+	if (pa && complete && (pa->found & VSOCK_FOUND_MSG) && reassemble_messages)
+		dissect_message_fragment(payload_tvb, pinfo, tree, pkt, pa);
+	else if (pa && complete && (pa->found & VSOCK_FOUND_SEQ) && reassemble_stream && pkt->payload_len)
+		dissect_stream_segment(payload_tvb, pinfo, tree, pkt, pa);
+	else
+		vsockmon_dispatch_payload(payload_tvb, pinfo, tree, pkt);
+}
+
+#define FRAGMENT_FIELDS(prefix, what, hf_all, hf_one, hf_overlap, hf_conflict, hf_tails, hf_long, hf_err, \
+			hf_count, hf_in) \
+	{ &hf_all, { what "s", prefix "s", FT_NONE, BASE_NONE, NULL, 0x0, NULL, HFILL } }, \
+	{ &hf_one, { what, prefix, FT_FRAMENUM, BASE_NONE, NULL, 0x0, NULL, HFILL } }, \
+	{ &hf_overlap, { what " overlap", prefix ".overlap", FT_BOOLEAN, BASE_NONE, NULL, 0x0, NULL, HFILL } }, \
+	{ &hf_conflict, { what " overlapping with conflicting data", prefix ".overlap.conflict", FT_BOOLEAN, \
+			  BASE_NONE, NULL, 0x0, NULL, HFILL } }, \
+	{ &hf_tails, { "Multiple tail " what "s", prefix ".multiple_tails", FT_BOOLEAN, BASE_NONE, NULL, 0x0, \
+		       NULL, HFILL } }, \
+	{ &hf_long, { what " too long", prefix ".too_long", FT_BOOLEAN, BASE_NONE, NULL, 0x0, NULL, HFILL } }, \
+	{ &hf_err, { "Reassembly error", prefix ".error", FT_FRAMENUM, BASE_NONE, NULL, 0x0, NULL, HFILL } }, \
+	{ &hf_count, { what " count", prefix ".count", FT_UINT32, BASE_DEC, NULL, 0x0, NULL, HFILL } }, \
+	{ &hf_in, { "Reassembled in", prefix ".reassembled_in", FT_FRAMENUM, BASE_NONE, NULL, 0x0, NULL, HFILL } }
+
+void virtio_vsock_reassembly_register(int proto)
+{
+	static hf_register_info hf[] = {
+		FRAGMENT_FIELDS("virtio_vsock.segment", "Segment", hf_segments, hf_segment, hf_segment_overlap,
+				hf_segment_overlap_conflict, hf_segment_multiple_tails, hf_segment_too_long,
+				hf_segment_error, hf_segment_count, hf_reassembled_in),
+		{ &hf_reassembled_length,
+		  { "Reassembled PDU length", "virtio_vsock.reassembled.length", FT_UINT32, BASE_DEC, NULL, 0x0,
+		    NULL, HFILL } },
+		{ &hf_reassembled_data,
+		  { "Reassembled PDU", "virtio_vsock.reassembled.data", FT_BYTES, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+		FRAGMENT_FIELDS("virtio_vsock.msg.fragment", "Message fragment", hf_msg_fragments, hf_msg_fragment,
+				hf_msg_fragment_overlap, hf_msg_fragment_overlap_conflict,
+				hf_msg_fragment_multiple_tails, hf_msg_fragment_too_long, hf_msg_fragment_error,
+				hf_msg_fragment_count, hf_msg_reassembled_in),
+		{ &hf_msg_length,
+		  { "Message length", "virtio_vsock.msg.length", FT_UINT32, BASE_DEC, NULL, 0x0,
+		    "Length of the whole SEQPACKET message", HFILL } },
+		{ &hf_msg_data,
+		  { "Message", "virtio_vsock.msg.data", FT_BYTES, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+	};
+	static gint *ett[] = {
+		&ett_segments,
+		&ett_segment,
+		&ett_msg_fragments,
+		&ett_msg_fragment,
+	};
+	module_t *module;
+
+	proto_virtio_vsock = proto;
+	proto_register_field_array(proto, hf, array_length(hf));
+	proto_register_subtree_array(ett, array_length(ett));
+
+	module = prefs_register_protocol(proto, NULL);
+	prefs_register_bool_preference(module, "reassemble_stream", "Reassemble upper-layer PDUs of STREAM sockets",
+				       "Collect a PDU that spans RW packets and hand it up whole "
+				       "(like TCP's \"Allow subdissector to reassemble TCP streams\")",
+				       &reassemble_stream);
+	prefs_register_bool_preference(module, "reassemble_messages", "Reassemble SEQPACKET messages",
+				       "Join the RW fragments of a SEQPACKET message up to EOM and hand it up whole",
+				       &reassemble_messages);
+
+	reassembly_table_register(&stream_table, &addresses_reassembly_table_functions);
+	reassembly_table_register(&message_table, &addresses_reassembly_table_functions);
+}
