@@ -35,7 +35,7 @@ lab_qemu_command() {
 	[ "$accel" = kvm ] && cpu=host
 	cmd_ref=(
 		qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -M q35
-		-m "$mem" -smp "${VSOCKMON_LAB_SMP:-2}"
+		-m "$mem" -smp "${VSOCKMON_LAB_SMP:-1}"
 		-nodefaults -display none -no-reboot -monitor none
 		-serial "file:$console"
 		-kernel "$kernel" -initrd "$initrd"
