@@ -7,11 +7,15 @@
 #      properties and MTU limits, capture decodes and matches ethtool -S and
 #      the rx counters, frames identical to the distro's, and the
 #      user-namespace rule (create and open refused with EPERM);
-#   3. module refcount back to 0 and rmmod.
-# Usage: guest-functional.sh /abs/path/vsockmon.ko
+#   3. with build/tests/traffic/vsock-traffic (optional 2nd argument): the
+#      ethtool -S counters of its whole scenario mix match the capture and
+#      its manifest;
+#   4. module refcount back to 0 and rmmod.
+# Usage: guest-functional.sh /abs/path/vsockmon.ko [/abs/path/vsock-traffic]
 set -euo pipefail
 
 our_ko=${1:?path of our vsockmon.ko}
+vsock_traffic=${2:-}
 here=$(dirname "$(readlink -f "$0")")
 lab=(python3 "$here/vsocklab.py")
 out=${LAB_RESULTS:-/tmp/kmod-lab}/functional
@@ -38,20 +42,26 @@ wait_for() {
 	done
 }
 
-# Capture the echo scenario on link $1 into $out/$2.pcap.
-capture_echo() {
+# Capture on link $1 into $out/$2.pcap while running the rest as traffic.
+capture() {
 	local ifname=$1 name=$2 tcpdump_pid
+	shift 2
 	tcpdump -Z root -i "$ifname" -U -w "$out/$name.pcap" 2>"$out/$name.tcpdump.log" &
 	tcpdump_pid=$!
 	wait_for "grep -qs 'listening on' '$out/$name.tcpdump.log'" 30 ||
 		fail "tcpdump did not start: $(cat "$out/$name.tcpdump.log")"
-	"${lab[@]}" echo "$echo_port" CAPTURE "$out/$name.echo.json"
+	"$@"
 	sleep 1
 	kill -INT "$tcpdump_pid"
 	wait "$tcpdump_pid" || true
 	grep -qx '0 packets dropped by kernel' "$out/$name.tcpdump.log" ||
 		fail "tcpdump dropped frames: $(cat "$out/$name.tcpdump.log")"
 	"${lab[@]}" decode "$out/$name.pcap" "$out/$name.decoded.json"
+}
+
+# Capture the echo scenario on link $1 into $out/$2.pcap.
+capture_echo() {
+	capture "$1" "$2" "${lab[@]}" echo "$echo_port" CAPTURE "$out/$2.echo.json"
 }
 
 # Start the user-namespace probe ($1 = distro|ours) as nobody; print its dir.
@@ -169,6 +179,16 @@ check_ours_userns() {
 	[ "$(cat /sys/class/net/vsm0/operstate)" != down ] || fail "root's vsm0 went down"
 }
 
+check_traffic_mix() {
+	step "our module: ethtool -S over vsock-traffic's scenario mix"
+	ip link add vsmmix type vsockmon
+	ip link set vsmmix up
+	capture vsmmix mix "$vsock_traffic" --manifest "$out/mix.manifest" all
+	ethtool -S vsmmix | tee "$out/mix-ethtool-S.txt"
+	"${lab[@]}" check-mix "$out/mix.decoded.json" "$out/mix-ethtool-S.txt" "$out/mix.manifest"
+	ip link del vsmmix
+}
+
 main() {
 	mkdir -p "$out"
 	[ "$(modinfo -F vermagic "$our_ko" | cut -d' ' -f1)" = "$(uname -r)" ] ||
@@ -178,6 +198,9 @@ main() {
 	check_mtu
 	check_ours_capture
 	check_ours_userns
+	if [ -n "$vsock_traffic" ]; then
+		check_traffic_mix
+	fi
 	step "cleanup"
 	ip link del vsm0
 	unload_vsockmon

@@ -11,6 +11,9 @@ Subcommands:
   check-capture DECODED ECHO ETHTOOL_S RX_PACKETS RX_BYTES PCAP
                             the capture decodes as the echo scenario and
                             matches the device's ethtool -S and rx counters
+  check-mix DECODED ETHTOOL_S MANIFEST
+                            vsock-traffic's mix: ethtool -S equals the
+                            capture, payload bytes equal the manifest's
   newlink IFNAME            RTM_NEWLINK kind vsockmon; print errno, extack
   userns-probe MODE DIR MARKER
                             run as an unprivileged user inside
@@ -270,6 +273,30 @@ def cmd_check_capture(decoded_json, echo_json, ethtool_txt, rx_packets,
     print('capture OK: %s' % counts)
 
 
+def cmd_check_mix(decoded_json, ethtool_txt, manifest):
+    with open(decoded_json) as text:
+        decoded = json.load(text)
+    counts, errors = decoded['counts'], list(decoded['problems'])
+    ethtool = parse_ethtool_stats(ethtool_txt)
+    if ethtool != counts:
+        errors.append('ethtool -S %s != capture %s' % (ethtool, counts))
+    with open(manifest) as text:
+        connections = [json.loads(line) for line in text if line.strip()]
+    expected = sum(c['bytes_c2s'] + c['bytes_s2c'] for c in connections)
+    if counts['payload_bytes'] != expected:
+        errors.append('payload_bytes %d, manifest says %d'
+                      % (counts['payload_bytes'], expected))
+    # credit-stall is paced by CREDIT_UPDATEs; every connection connects
+    if counts['control_frames'] == 0:
+        errors.append('no control frames from the credit-stall scenario')
+    if counts['connect_frames'] < 2 * len(connections) - 1:
+        errors.append('%d connect frames for %d connections'
+                      % (counts['connect_frames'], len(connections)))
+    if errors:
+        sys.exit('\n'.join(errors))
+    print('mix OK: %d connections, %s' % (len(connections), counts))
+
+
 def nl_attr(kind, payload):
     length = 4 + len(payload)
     return struct.pack('<HH', length, kind) + payload + b'\0' * (-length % 4)
@@ -377,7 +404,8 @@ def probe_ours(workdir, _marker):
 def main(argv):
     commands = {'echo': cmd_echo, 'loop': cmd_loop, 'decode': cmd_decode,
                 'same-frames': cmd_same_frames,
-                'check-capture': cmd_check_capture, 'newlink': cmd_newlink,
+                'check-capture': cmd_check_capture,
+                'check-mix': cmd_check_mix, 'newlink': cmd_newlink,
                 'userns-probe': lambda mode, *rest:
                     {'distro': probe_distro, 'ours': probe_ours}[mode](*rest)}
     if len(argv) < 2 or argv[1] not in commands:
