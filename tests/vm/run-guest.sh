@@ -65,11 +65,14 @@ parse_args() {
 	[ -f "$script" ] || lab_die "guest script $script not found"
 }
 
+# Never leave QEMU behind, whatever ended this script.
 cleanup() {
-	[ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null || true
-	[ -n "$tail_pid" ] && kill "$tail_pid" 2>/dev/null || true
-	[ -n "$qemu_pid" ] && wait "$qemu_pid" 2>/dev/null || true
-	[ -n "$ctl" ] && rm -rf "$ctl"
+	if [ -n "$qemu_pid" ]; then
+		kill "$qemu_pid" 2>/dev/null || true
+		wait "$qemu_pid" 2>/dev/null || true
+	fi
+	if [ -n "$tail_pid" ]; then kill "$tail_pid" 2>/dev/null || true; fi
+	if [ -n "$ctl" ]; then rm -rf "$ctl"; fi
 	return 0
 }
 
@@ -120,7 +123,7 @@ prepare_kernel() {
 
 run_qemu() {
 	local -a qemu
-	lab_qemu_command qemu
+	lab_qemu_command qemu "$kernel" "$initrd" "$accel" "$mem" "$console" "$results" "$ctl" "$append"
 	: >"$ctl/output.log"
 	lab_log "booting $kver ($accel, ${mem} MB), results in $results"
 	timeout -k 5 $((timeout_secs + BOOT_ALLOWANCE)) "${qemu[@]}" \

@@ -39,7 +39,7 @@ lab_fetch_kernel() {
 	tmp=$(mktemp -d "$LAB_CACHE/fetch.XXXXXX")
 	if ! lab_apt_download "$tmp" "linux-image-$kver"; then
 		# Stale package lists are the usual cause: refresh once and retry.
-		[ "$(id -u)" -eq 0 ] && apt-get update -q >/dev/null 2>&1 || true
+		if [ "$(id -u)" -eq 0 ]; then apt-get update -q >/dev/null 2>&1 || true; fi
 		if ! lab_apt_download "$tmp" "linux-image-$kver"; then
 			cat "$tmp/apt.err" >&2
 			rm -rf "$tmp"

@@ -27,12 +27,15 @@ lab_probe_accel() {
 	cat "$cache_file"
 }
 
-# Fill the array named by $1 with the QEMU command line.
-# Needs: kernel initrd accel mem console results ctl append
+# lab_qemu_command ARRAY KERNEL INITRD ACCEL MEM_MB CONSOLE_LOG RESULTS_DIR CTL_DIR APPEND
+# Fill the array named ARRAY with the QEMU command line. Three 9p shares: the
+# host root (read-only), the results folder and the control folder (writable).
 lab_qemu_command() {
 	local -n cmd_ref=$1
+	local kernel=$2 initrd=$3 accel=$4 mem=$5 console=$6 results=$7 ctl=$8 append=$9
 	local cpu=max
-	[ "$accel" = kvm ] && cpu=host
+	if [ "$accel" = kvm ]; then cpu=host; fi
+	# shellcheck disable=SC2034 # cmd_ref is the caller's array
 	cmd_ref=(
 		qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -M q35
 		-m "$mem" -smp "${VSOCKMON_LAB_SMP:-1}"
