@@ -12,6 +12,7 @@
 #include "vsockmon-int.h"
 
 #include <epan/expert.h>
+#include <epan/prefs.h>
 #include <epan/proto_data.h>
 
 #define TTRPC_HDR_LEN		10
@@ -56,7 +57,7 @@ static int hf_time = -1;
 static gint ett_ttrpc = -1;
 static gint ett_flags = -1;
 
-static expert_field ei_too_long = EI_INIT;
+static expert_field ei_bad_header = EI_INIT;
 static expert_field ei_bad_body = EI_INIT;
 static expert_field ei_no_response = EI_INIT;
 
@@ -357,32 +358,52 @@ static int dissect_message(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
 	return TTRPC_HDR_LEN + (int)length;
 }
 
+/*
+ * Could the bytes at offset start a ttrpc header, as far as they go?
+ * Port 1024 is also the first port Linux binds automatically, so other
+ * traffic lands there too: refuse it rather than swallow it.
+ */
+static gboolean plausible_header(tvbuff_t *tvb, int offset, int available, gboolean known_ttrpc)
+{
+	int have = available - offset;
+
+	/* a connection's first bytes must show a whole header */
+	if (!known_ttrpc && have < TTRPC_HDR_LEN)
+		return FALSE;
+	if (have >= 4 && tvb_get_ntohl(tvb, offset) > TTRPC_MAX_LEN)
+		return FALSE;
+	if (have >= 9 && !try_val_to_str(tvb_get_guint8(tvb, offset + 8), type_names))
+		return FALSE;
+	return have < 10 || (tvb_get_guint8(tvb, offset + 9) & ~0x07) == 0;
+}
+
 /* Whole messages only: ask the transport for the rest of a cut one. */
 static int dissect_ttrpc(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
 	int offset = 0, available = (int)tvb_reported_length(tvb);
+	conversation_t *conv = find_conversation_pinfo(pinfo, 0);
+	gboolean known = conv && conversation_get_proto_data(conv, proto_ttrpc);
 	guint32 msg_index = 0;
 
+	if (!plausible_header(tvb, 0, available, known))
+		return 0;
 	col_set_str(pinfo->cinfo, COL_PROTOCOL, "TTRPC");
 	col_clear(pinfo->cinfo, COL_INFO);
 	while (offset < available) {
-		guint32 length;
+		int have = available - offset;
 
-		if (available - offset < TTRPC_HDR_LEN || available - offset < (int)(TTRPC_HDR_LEN +
-		    tvb_get_ntohl(tvb, offset))) {
+		if (!plausible_header(tvb, offset, available, TRUE)) {
+			proto_item *ti = proto_tree_add_item(tree, proto_ttrpc, tvb, offset, -1, ENC_NA);
+
+			expert_add_info(pinfo, ti, &ei_bad_header);
+			return available;
+		}
+		if (have < TTRPC_HDR_LEN || have < (int)(TTRPC_HDR_LEN + tvb_get_ntohl(tvb, offset))) {
 			if (!pinfo->can_desegment)
 				break;
 			pinfo->desegment_offset = offset;
-			pinfo->desegment_len = available - offset < TTRPC_HDR_LEN ? DESEGMENT_ONE_MORE_SEGMENT :
-					       TTRPC_HDR_LEN + tvb_get_ntohl(tvb, offset) - (guint32)(available - offset);
-			return available;
-		}
-		length = tvb_get_ntohl(tvb, offset);
-		if (length > TTRPC_MAX_LEN) {
-			proto_item *ti = proto_tree_add_item(tree, proto_ttrpc, tvb, offset, -1, ENC_NA);
-
-			expert_add_info_format(pinfo, ti, &ei_too_long, "Length %u is over ttrpc's %u-byte limit",
-					       length, TTRPC_MAX_LEN);
+			pinfo->desegment_len = have < TTRPC_HDR_LEN ? DESEGMENT_ONE_MORE_SEGMENT :
+					       TTRPC_HDR_LEN + tvb_get_ntohl(tvb, offset) - (guint32)have;
 			return available;
 		}
 		offset += dissect_message(tvb, pinfo, tree, offset, msg_index++);
@@ -427,7 +448,8 @@ void proto_register_ttrpc(void)
 		&ett_flags,
 	};
 	static ei_register_info ei[] = {
-		{ &ei_too_long, { "ttrpc.length.too_long", PI_MALFORMED, PI_ERROR, "Message too long", EXPFILL } },
+		{ &ei_bad_header, { "ttrpc.header.invalid", PI_MALFORMED, PI_ERROR,
+				    "Not a ttrpc header: length over 4 MiB, or unknown type or flags", EXPFILL } },
 		{ &ei_bad_body, { "ttrpc.body.malformed", PI_MALFORMED, PI_ERROR,
 				  "Body is not a valid protobuf message", EXPFILL } },
 		{ &ei_no_response, { "ttrpc.no_response", PI_SEQUENCE, PI_NOTE, "Request without a response",
@@ -441,6 +463,8 @@ void proto_register_ttrpc(void)
 	expert_ttrpc = expert_register_protocol(proto_ttrpc);
 	expert_register_field_array(expert_ttrpc, ei, array_length(ei));
 	ttrpc_handle = register_dissector("ttrpc", dissect_ttrpc, proto_ttrpc);
+	/* holds the port preference that dissector_add_uint_with_preference() adds */
+	prefs_register_protocol(proto_ttrpc, NULL);
 }
 
 void proto_reg_handoff_ttrpc(void)

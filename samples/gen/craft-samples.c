@@ -421,6 +421,79 @@ static void write_http(const char *dir)
 	capture_close(&cap);
 }
 
+/*
+ * Connection analysis: a 10-byte receive buffer filled (zero credit) and
+ * overrun (credit exceeded), a CREDIT_REQUEST answered by a CREDIT_UPDATE
+ * that also grows the buffer and reopens the window, a fwd_cnt for bytes
+ * never captured, data after SHUTDOWN, a reset; then data before the
+ * handshake completed; then a SEQPACKET message cut by RST.
+ */
+static void write_analysis(const char *dir)
+{
+	static const struct peer a = { 3, 2000 }, a_host = { VSOCK_CID_HOST, 3000 };
+	static const struct peer b = { 3, 2001 }, b_host = { VSOCK_CID_HOST, 3001 };
+	static const struct peer c = { 3, 2002 }, c_host = { VSOCK_CID_HOST, 3002 };
+	struct capture cap;
+	struct frame_spec s;
+
+	capture_open(&cap, dir, "analysis.pcap");
+	s = spec(a, a_host, VIRTIO_VSOCK_OP_REQUEST);			/* 1 */
+	emit(&cap, &s);
+	s = spec(a_host, a, VIRTIO_VSOCK_OP_RESPONSE);			/* 2: 10-byte buffer */
+	s.buf_alloc = 10;
+	emit(&cap, &s);
+	s = data_spec(a, a_host, "0123456789");				/* 3: zero credit */
+	emit(&cap, &s);
+	s = data_spec(a, a_host, "X");					/* 4: credit exceeded */
+	emit(&cap, &s);
+	s = spec(a, a_host, VIRTIO_VSOCK_OP_CREDIT_REQUEST);		/* 5 */
+	emit(&cap, &s);
+	s = spec(a_host, a, VIRTIO_VSOCK_OP_CREDIT_UPDATE);		/* 6: answer, buffer 20, reopen */
+	s.buf_alloc = 20;
+	s.fwd_cnt = 11;
+	emit(&cap, &s);
+	s = spec(a_host, a, VIRTIO_VSOCK_OP_CREDIT_UPDATE);		/* 7: 19 bytes never seen */
+	s.buf_alloc = 20;
+	s.fwd_cnt = 30;
+	emit(&cap, &s);
+	s = data_spec(a, a_host, "after gap");				/* 8: previous segment lost */
+	emit(&cap, &s);
+	s = spec(a, a_host, VIRTIO_VSOCK_OP_SHUTDOWN);			/* 9: SEND */
+	s.flags = VIRTIO_VSOCK_SHUTDOWN_SEND;
+	emit(&cap, &s);
+	s = data_spec(a, a_host, "late");				/* 10: data after shutdown */
+	emit(&cap, &s);
+	s = spec(a_host, a, VIRTIO_VSOCK_OP_RST);			/* 11: reset, not orderly */
+	s.buf_alloc = 20;
+	emit(&cap, &s);
+
+	s = spec(b, b_host, VIRTIO_VSOCK_OP_REQUEST);			/* 12 */
+	emit(&cap, &s);
+	s = data_spec(b, b_host, "eager");				/* 13: before the RESPONSE */
+	emit(&cap, &s);
+	s = spec(b_host, b, VIRTIO_VSOCK_OP_RESPONSE);			/* 14 */
+	emit(&cap, &s);
+	s = spec(b_host, b, VIRTIO_VSOCK_OP_RST);			/* 15 */
+	emit(&cap, &s);
+
+	s = spec(c, c_host, VIRTIO_VSOCK_OP_REQUEST);			/* 16 */
+	s.type = VIRTIO_VSOCK_TYPE_SEQPACKET;
+	emit(&cap, &s);
+	s = spec(c_host, c, VIRTIO_VSOCK_OP_RESPONSE);			/* 17 */
+	s.type = VIRTIO_VSOCK_TYPE_SEQPACKET;
+	emit(&cap, &s);
+	s = data_spec(c, c_host, "part one ");				/* 18 */
+	s.type = VIRTIO_VSOCK_TYPE_SEQPACKET;
+	emit(&cap, &s);
+	s = data_spec(c, c_host, "part two");				/* 19 */
+	s.type = VIRTIO_VSOCK_TYPE_SEQPACKET;
+	emit(&cap, &s);
+	s = spec(c_host, c, VIRTIO_VSOCK_OP_RST);			/* 20: message cut */
+	s.type = VIRTIO_VSOCK_TYPE_SEQPACKET;
+	emit(&cap, &s);
+	capture_close(&cap);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -433,5 +506,6 @@ int main(int argc, char **argv)
 	write_truncated(argv[1]);
 	write_malformed(argv[1]);
 	write_http(argv[1]);
+	write_analysis(argv[1]);
 	return 0;
 }

@@ -101,13 +101,21 @@ class Malformed(unittest.TestCase):
         self.assertEqual(self.frames[3]["frame.protocols"], "vsockmon:virtio_vsock:data")
 
 
-class CleanCapturesHaveNoExperts(unittest.TestCase):
-    def test_all_ops_and_seqpacket(self):
-        for name in ("all-ops.pcap", "seqpacket.pcap", "http.pcap"):
-            with self.subTest(capture=name):
-                frames = experts_by_frame(name)
-                self.assertEqual({n: r["_ws.expert.message"] for n, r in frames.items() if r["_ws.expert.message"]},
-                                 {})
+PI_CHAT = str(0x00200000)
+
+
+class CleanCapturesHaveNoProblems(unittest.TestCase):
+    """Healthy connections get chats (established, shutdown, closed), nothing worse."""
+
+    def test_orderly_connections(self):
+        # all-ops closes with SHUTDOWN then RST; the real ones are Linux's own closes
+        for parts in (("crafted", "all-ops.pcap"), ("real", "http.pcap"), ("real", "half-close.pcap")):
+            with self.subTest(capture=parts):
+                frames = {int(r["frame.number"]): r for r in fields(sample(*parts), *EXPERT_FIELDS)}
+                worse = {n: r["_ws.expert.message"] for n, r in frames.items()
+                         if set(r["_ws.expert.severity"].split(",")) - {"", PI_CHAT}}
+                self.assertEqual(worse, {})
+                self.assertTrue(any("Connection established" in r["_ws.expert.message"] for r in frames.values()))
 
 
 if __name__ == "__main__":

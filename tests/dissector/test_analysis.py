@@ -1,0 +1,254 @@
+"""Stream analysis on real lab captures (checked against the traffic
+generator's manifests) and on crafted faults (samples/crafted/analysis.pcap)."""
+import json
+import os
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from vsmtest import SAMPLES, SHARED, fields, frame_numbers, readable_copy, sample, tshark  # noqa: E402
+
+CREDIT_EXPERTS = ("Zero credit", "exceeded its credit", "reopens the window")
+
+
+def manifest(name):
+    with open(os.path.join(SAMPLES, "real", name + ".manifest.jsonl")) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def real(name):
+    return sample("real", name + ".pcap")
+
+
+def experts(capture, extra=()):
+    return {int(r["frame.number"]): r["_ws.expert.message"]
+            for r in fields(capture, "frame.number", "_ws.expert.message", extra=extra)}
+
+
+class HttpAcrossSegments(unittest.TestCase):
+    """The generator writes the request in three pieces: one HTTP request."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.conn = manifest("http")[0]
+        cls.decode_as = ("-d", "vsockmon.port==%d,http" % cls.conn["server_port"])
+
+    def test_one_request_one_response(self):
+        for passes in ((), ("-2",)):
+            with self.subTest(passes=passes):
+                rows = fields(real("http"), "frame.number", "http.request.method", "http.response.code",
+                              "virtio_vsock.reassembled.length", display_filter="http",
+                              extra=self.decode_as + passes)
+                self.assertEqual([(r["http.request.method"], r["http.response.code"]) for r in rows],
+                                 [("GET", ""), ("", "200")])
+                self.assertEqual(int(rows[0]["virtio_vsock.reassembled.length"]), self.conn["bytes_c2s"])
+
+    def test_segments_are_the_writes(self):
+        rows = fields(real("http"), "virtio_vsock.len", "virtio_vsock.segment.reassembled_in",
+                      display_filter="vsockmon.src_port == %d && virtio_vsock.op == 5" % self.conn["client_port"],
+                      extra=self.decode_as + ("-2",))
+        self.assertEqual([int(r["virtio_vsock.len"]) for r in rows], self.conn["messages_c2s"])
+        last = frame_numbers(real("http"), "http.request", extra=self.decode_as + ("-2",))[0]
+        self.assertEqual([r["virtio_vsock.segment.reassembled_in"] for r in rows[:-1]], [str(last)] * 2)
+
+    def test_single_pass_marks_the_partial_segments(self):
+        rows = fields(real("http"), "_ws.col.Info", "_ws.col.Protocol",
+                      display_filter="vsockmon.src_port == %d && virtio_vsock.op == 5" % self.conn["client_port"],
+                      extra=self.decode_as)
+        self.assertEqual(len(rows), 3)
+        self.assertEqual(rows[-1]["_ws.col.Protocol"], "HTTP")
+        for row in rows[:-1]:
+            self.assertEqual(row["_ws.col.Protocol"], "VSOCK")
+            self.assertTrue(row["_ws.col.Info"].endswith("[segment of a reassembled PDU]"), row)
+
+    def test_offsets_count_each_direction(self):
+        rows = fields(real("http"), "virtio_vsock.seq", "virtio_vsock.nxtseq",
+                      display_filter="vsockmon.src_port == %d && virtio_vsock.op == 5" % self.conn["client_port"])
+        sizes = self.conn["messages_c2s"]
+        self.assertEqual([int(r["virtio_vsock.seq"]) for r in rows], [sum(sizes[:i]) for i in range(len(sizes))])
+        self.assertEqual(int(rows[-1]["virtio_vsock.nxtseq"]), self.conn["bytes_c2s"])
+
+    def test_preference_turns_it_off(self):
+        rows = fields(real("http"), "virtio_vsock.segment.reassembled_in", "virtio_vsock.reassembled.length",
+                      extra=self.decode_as + ("-o", "virtio_vsock.reassemble_stream:FALSE"))
+        self.assertEqual({r["virtio_vsock.segment.reassembled_in"] + r["virtio_vsock.reassembled.length"]
+                          for r in rows}, {""})
+
+    def test_follow_still_sees_every_byte_once(self):
+        out = tshark("-r", real("http"), "-q", "-z", "follow,vsockmon,raw,0", *self.decode_as)
+        payload = "".join(l.strip() for l in out.splitlines() if l.strip() and all(c in "0123456789abcdef" for c in l.strip()))
+        self.assertEqual(len(payload) // 2, self.conn["bytes_c2s"] + self.conn["bytes_s2c"])
+
+
+LUA_REASSEMBLY = r"""
+local p = Proto("vsmlua_pdu", "Lua PDU test")
+local f_len = ProtoField.uint32("vsmlua_pdu.length", "PDU length")
+p.fields = { f_len }
+function p.dissector(tvb, pinfo, tree)
+    local text = tvb():string()
+    if not text:find("\r\n\r\n", 1, true) then
+        pinfo.desegment_offset = 0
+        pinfo.desegment_len = DESEGMENT_ONE_MORE_SEGMENT
+        return
+    end
+    tree:add(p, tvb()):add(f_len, tvb:len())
+    return tvb:len()
+end
+DissectorTable.get("vsockmon.port"):add(%d, p)
+"""
+
+
+class LuaGetsReassembledPdus(unittest.TestCase):
+    def test_lua_port_dissector(self):
+        conn = manifest("http")[0]
+        fd, script = tempfile.mkstemp(suffix=".lua")
+        os.write(fd, (LUA_REASSEMBLY % conn["server_port"]).encode())
+        os.close(fd)
+        os.chmod(script, 0o644)
+        try:
+            rows = fields(real("http"), "vsmlua_pdu.length", display_filter="vsmlua_pdu.length",
+                          extra=("-X", "lua_script:" + script))
+        finally:
+            os.unlink(script)
+        self.assertEqual(sorted(int(r["vsmlua_pdu.length"]) for r in rows),
+                         sorted([conn["bytes_c2s"], conn["bytes_s2c"]]))
+
+
+class SeqpacketMessages(unittest.TestCase):
+    def test_message_sizes_match_the_manifest(self):
+        conn = manifest("seqpacket")[0]
+        rows = fields(real("seqpacket"), "vsockmon.src_port", "virtio_vsock.msg.length",
+                      display_filter="virtio_vsock.msg.length", extra=("-2",))
+        sent = [int(r["virtio_vsock.msg.length"]) for r in rows if int(r["vsockmon.src_port"]) == conn["client_port"]]
+        self.assertEqual(sent, conn["messages_c2s"])
+        self.assertIn(150000, sent)	# > 64 KiB: several RW packets, EOM on the last
+        back = [int(r["virtio_vsock.msg.length"]) for r in rows if int(r["vsockmon.src_port"]) == conn["server_port"]]
+        self.assertEqual(back, conn["messages_s2c"])
+
+    def test_fragments_listed(self):
+        rows = fields(real("seqpacket"), "virtio_vsock.msg.fragment", "virtio_vsock.msg.fragment.count",
+                      display_filter="virtio_vsock.msg.length == 150000", extra=("-2",))
+        self.assertEqual(rows[0]["virtio_vsock.msg.fragment.count"], "3")
+        self.assertEqual(len(rows[0]["virtio_vsock.msg.fragment"].split(",")), 3)
+
+
+class CreditFlow(unittest.TestCase):
+    def test_stall_scenario_shows_zero_credit_and_reopening(self):
+        conn = manifest("credit-stall")[0]
+        found = experts(real("credit-stall"))
+        zero = [n for n, m in found.items() if "Zero credit" in m]
+        reopened = [n for n, m in found.items() if "reopens the window" in m]
+        self.assertGreaterEqual(len(zero), 2)
+        self.assertEqual(len(reopened), len(zero))
+        rows = fields(real("credit-stall"), "virtio_vsock.analysis.credit", "virtio_vsock.len",
+                      display_filter="virtio_vsock.op == 5")
+        # never more credit than the receiver's buffer
+        self.assertLessEqual(max(int(r["virtio_vsock.analysis.credit"]) for r in rows), conn["receiver_buffer"])
+        self.assertEqual(sum(int(r["virtio_vsock.len"]) for r in rows), conn["bytes_c2s"])
+
+    def test_healthy_streams_have_no_credit_experts(self):
+        for name in ("http", "seqpacket", "half-close", "ttrpc", "many-short", "refused"):
+            with self.subTest(capture=name):
+                found = experts(real(name))
+                self.assertEqual({n: m for n, m in found.items() if any(e in m for e in CREDIT_EXPERTS)}, {})
+
+
+class ConnectionState(unittest.TestCase):
+    def test_refused(self):
+        found = experts(real("refused"))
+        self.assertIn("Connection refused: RST answers the REQUEST in frame 1", found[2])
+        out = tshark("-r", real("refused"), "-q", "-z", "conv,vsockmon")
+        self.assertRegex(out, r"refused\n")
+
+    def test_half_close(self):
+        conn = manifest("half-close")[0]
+        rows = fields(real("half-close"), "vsockmon.src_port", "virtio_vsock.flags.shutdown_send",
+                      "virtio_vsock.flags.shutdown_rcv", "virtio_vsock.analysis.state",
+                      display_filter="virtio_vsock.op == 4")
+        first = rows[0]
+        self.assertEqual(int(first["vsockmon.src_port"]), conn["client_port"])
+        self.assertEqual((first["virtio_vsock.flags.shutdown_send"], first["virtio_vsock.flags.shutdown_rcv"]),
+                         ("1", "0"))
+        self.assertEqual(first["virtio_vsock.analysis.state"], "3")	# half-closed
+        # the server still sends its reply after the client's half-close
+        after = fields(real("half-close"), "virtio_vsock.len",
+                       display_filter="vsockmon.src_port == %d && virtio_vsock.op == 5" % conn["server_port"])
+        self.assertEqual(sum(int(r["virtio_vsock.len"]) for r in after), conn["bytes_s2c"])
+        self.assertRegex(tshark("-r", real("half-close"), "-q", "-z", "conv,vsockmon"), r"closed\n")
+
+    def test_handshake_time(self):
+        rows = fields(real("http"), "virtio_vsock.analysis.handshake_time", "virtio_vsock.analysis.request_frame",
+                      display_filter="virtio_vsock.op == 2")
+        self.assertEqual(rows[0]["virtio_vsock.analysis.request_frame"], "1")
+        self.assertGreater(float(rows[0]["virtio_vsock.analysis.handshake_time"]), 0)
+
+    def test_many_short_connections(self):
+        conns = manifest("many-short")
+        out = tshark("-r", real("many-short"), "-q", "-z", "conv,vsockmon")
+        self.assertEqual(out.count(" closed\n"), len(conns))
+
+
+class CraftedFaults(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.found = experts(sample("crafted", "analysis.pcap"), extra=("-2",))
+
+    def expert(self, frame, text):
+        self.assertIn(text, self.found[frame])
+
+    def test_credit(self):
+        self.expert(3, "Zero credit: the peer's 10-byte buffer is full")
+        self.expert(4, "Sender exceeded its credit: 1 bytes sent with 0 bytes of credit")
+        self.expert(5, "CREDIT_REQUEST answered by the CREDIT_UPDATE in frame 6")
+        self.expert(6, "CREDIT_UPDATE answers the CREDIT_REQUEST in frame 5 after 0.003000000 s")
+        self.expert(6, "Credit update reopens the window closed in frame 3 after a 0.003000000 s stall")
+        self.expert(6, "Receive buffer changed from 10 to 20 bytes")
+
+    def test_missing_segments(self):
+        self.expert(7, "fwd_cnt acknowledges 19 bytes that were not captured")
+        self.expert(8, "Previous segment(s) not captured: 19 bytes missing")
+        rows = fields(sample("crafted", "analysis.pcap"), "virtio_vsock.seq", display_filter="frame.number == 8")
+        self.assertEqual(rows[0]["virtio_vsock.seq"], "30")	# offsets resynchronised, kept going
+
+    def test_connection(self):
+        self.expert(10, "Data in a direction that was shut down")
+        self.expert(11, "Connection reset without a shutdown")
+        self.expert(13, "Data before the connection was established")
+        self.expert(20, "SEQPACKET message from frame 18 cut: 17 bytes in 2 fragments, no EOM")
+
+    def test_clean_frames_stay_clean(self):
+        for frame in (1, 12, 16, 18, 19):
+            self.assertEqual(self.found[frame], "")
+
+
+class Ttrpc(unittest.TestCase):
+    def test_call_decoded_and_matched(self):
+        conn = manifest("ttrpc")[0]
+        rows = fields(real("ttrpc"), "frame.number", "ttrpc.type", "ttrpc.stream_id", "ttrpc.service",
+                      "ttrpc.method", "ttrpc.status.code", "ttrpc.response_in", "ttrpc.response_to", "ttrpc.time",
+                      display_filter="ttrpc", extra=("-2",))
+        request, response = rows
+        self.assertEqual((request["ttrpc.service"], request["ttrpc.method"]), (conn["service"], conn["method"]))
+        self.assertEqual(int(request["ttrpc.stream_id"]), conn["stream_id"])
+        self.assertEqual(request["ttrpc.response_in"], response["frame.number"])
+        self.assertEqual(response["ttrpc.response_to"], request["frame.number"])
+        self.assertEqual(response["ttrpc.status.code"], "0")
+        self.assertGreater(float(response["ttrpc.time"]), 0)
+
+    def test_payload_goes_to_protobuf(self):
+        rows = fields(real("ttrpc"), "frame.protocols", display_filter="ttrpc")
+        self.assertTrue(all(r["frame.protocols"].endswith("ttrpc:protobuf") for r in rows), rows)
+
+    def test_decode_as_overrides_the_default_port(self):
+        self.assertEqual(frame_numbers(real("ttrpc"), "ttrpc", extra=("-d", "vsockmon.port==1024,http")), [])
+
+    def test_other_traffic_on_port_1024_is_not_ttrpc(self):
+        # tcpdump's capture: a guest client auto-bound to port 1024 sending text
+        rows = fields(readable_copy(os.path.join(SHARED, "peer-fixtures", "tcpdump", "vsock-1.pcapng")),
+                      "frame.protocols", display_filter="virtio_vsock.op == 5")
+        self.assertEqual({r["frame.protocols"] for r in rows}, {"vsockmon:virtio_vsock:data"})
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
