@@ -173,6 +173,12 @@ check_ours_userns() {
 		fail "create in userns not refused with EPERM"
 	json_field "$probe_dir/result" create_extack | grep -q 'CAP_NET_ADMIN in the initial user namespace' ||
 		fail "no extack message"
+	# What a user sees from iproute2: the extack message.
+	! "${nobody[@]}" unshare -Urn ip link add vsmip type vsockmon >"$out/ip-userns.txt" 2>&1 ||
+		fail "ip link add in userns succeeded"
+	cat "$out/ip-userns.txt"
+	grep -q '^Error: vsockmon sees all vsock traffic' "$out/ip-userns.txt" ||
+		fail "ip does not show the extack message"
 	[ "$(json_field "$probe_dir/result" moved_up_errno)" = EPERM ] ||
 		fail "up of a moved link in userns not refused with EPERM"
 	# Root in the initial namespace still works: vsm0 is up and captured.
@@ -181,6 +187,7 @@ check_ours_userns() {
 
 check_traffic_mix() {
 	step "our module: ethtool -S over vsock-traffic's scenario mix"
+	rm -f "$out/mix.manifest" # vsock-traffic appends to it
 	ip link add vsmmix type vsockmon
 	ip link set vsmmix up
 	capture vsmmix mix "$vsock_traffic" --manifest "$out/mix.manifest" all
