@@ -206,20 +206,23 @@ static int run_capture(const struct vsockdump_opts *o)
 	FILE *out = NULL;
 	int rc, teardown_rc;
 
-	if (filter_compile(o->capture_filter, o->snaplen, &prog, err) < 0)
-		return fail(EXIT_USAGE, err);
-	rc = privs_acquire_capture(err, sizeof(err));
-	if (rc == 0) {
-		out = open_output(o->fifo, err, sizeof(err));
-		/* Wireshark gave up before opening the fifo: not an error */
-		if (!out && !stop_requested)
-			rc = fail(EXIT_OUTPUT, err);
-	} else {
-		fail(rc, err);
+	/*
+	 * Open the output first, even to report an error: Wireshark's dumpcap
+	 * waits for a writer on its fifo, and only a writer that opens and
+	 * closes it makes dumpcap stop and show our stderr. An extcap that
+	 * exits without ever opening the fifo can leave tshark waiting.
+	 */
+	out = open_output(o->fifo, err, sizeof(err));
+	if (!out)
+		return stop_requested ? 0 : fail(EXIT_OUTPUT, err);
+	if (filter_compile(o->capture_filter, o->snaplen, &prog, err) < 0) {
+		rc = fail(EXIT_USAGE, err);
+		goto out_close;
 	}
-	if (!out) {
-		filter_free(&prog);
-		return rc;
+	rc = privs_acquire_capture(err, sizeof(err));
+	if (rc) {
+		fail(rc, err);
+		goto out_filter;
 	}
 
 	rc = link_open(&sk, err, sizeof(err));
@@ -233,11 +236,13 @@ static int run_capture(const struct vsockdump_opts *o)
 	if (!rc)
 		rc = teardown_rc;
 	link_close(sk);
+out_filter:
+	filter_free(&prog);
+out_close:
 	if (out != stdout)
 		fclose(out);
 	else
 		fflush(out);
-	filter_free(&prog);
 	return rc;
 }
 

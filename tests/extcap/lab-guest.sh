@@ -113,7 +113,7 @@ test_tshark_list() {
 	say "2a. tshark -D as nobody"
 	local before after listing
 	before=$(ip -o link show)
-	listing=$("${as_nobody[@]}" tshark -D 2>/dev/null || true)
+	listing=$(timeout -k 5 60 "${as_nobody[@]}" tshark -D 2>/dev/null || true)
 	after=$(ip -o link show)
 	echo "$listing" | grep -i vsock || true
 	check_that "tshark -D lists vsockmon" \
@@ -127,7 +127,7 @@ tshark_capture() { # NAME PORT_BASE DURATION [TSHARK ARGS...]
 	local name=$1 base=$2 duration=$3 pid link rc
 	shift 3
 	rm -f $work/$name.json
-	"${as_nobody[@]}" tshark -i vsockmon -a duration:"$duration" -w $work/$name.pcapng "$@" \
+	timeout -k 5 90 "${as_nobody[@]}" tshark -i vsockmon -a duration:"$duration" -w $work/$name.pcapng "$@" \
 		>$work/$name.tshark.log 2>&1 &
 	pid=$!
 	if ! link=$(wait_for_new_link 60); then
@@ -166,7 +166,7 @@ test_tshark_filter() {
 		$check only-ports $work/filtered.pcapng $work/filtered.json 7001
 	local out rc
 	set +e
-	out=$("${as_nobody[@]}" tshark -i vsockmon -f "tcp port 80" -a duration:5 -w $work/bad.pcapng 2>&1)
+	out=$(timeout -k 5 60 "${as_nobody[@]}" tshark -i vsockmon -f "tcp port 80" -a duration:5 -w $work/bad.pcapng 2>&1)
 	rc=$?
 	set -e
 	echo "   tshark -f 'tcp port 80' said: $(grep -i filter <<<"$out" | head -2)"
