@@ -54,6 +54,20 @@ run_script() {
 		</dev/null >"$CTL/output.log" 2>&1
 }
 
+# A repository in the host's /tmp is hidden by the guest's own /tmp: bind
+# its top-level /tmp folder (which holds ../shared too, as in CI) back.
+expose_repo_in_host_tmp() {
+	local top
+	case "$LAB_REPO" in
+	/tmp/?*) ;;
+	*) return 0 ;;
+	esac
+	top=${LAB_REPO#/tmp/}
+	top=/tmp/${top%%/*}
+	mkdir -p "$top"
+	mount -o bind "/run/lab/host-tmp/${top#/tmp/}" "$top"
+}
+
 main() {
 	local status
 	# job.env defines LAB_SCRIPT, LAB_ARGS (array), LAB_MODULE, LAB_TIMEOUT,
@@ -66,6 +80,10 @@ main() {
 	export HOME=/tmp/root
 	echo "lab: guest ready, running $LAB_SCRIPT" >/dev/console
 
+	if ! expose_repo_in_host_tmp; then
+		lab_failure "cannot bind the repository $LAB_REPO from the host's /tmp"
+		finish 125
+	fi
 	if ! load_module; then
 		finish 125
 	fi

@@ -76,12 +76,27 @@ cleanup() {
 	return 0
 }
 
+# The top-level /tmp folder holding the repository, which the guest binds
+# back over its own /tmp (guest-stage2.sh); empty when the repo is elsewhere.
+repo_tmp_top() {
+	local top
+	case "$LAB_REPO" in
+	/tmp/?*) top=${LAB_REPO#/tmp/} && echo "/tmp/${top%%/*}" ;;
+	esac
+}
+
 # The guest sees the host root at the same paths, except where it mounts its
 # own filesystems (/tmp, /run, /dev, /proc, /sys): copy such files into the
-# control share and print the guest path to use instead.
+# control share and print the guest path to use instead. Files in the
+# repository's own /tmp folder stay where they are (the guest binds it).
 guest_visible_path() {
-	local path
+	local path top
 	path=$(realpath "$1")
+	top=$(repo_tmp_top)
+	if [ -n "$top" ] && [[ $path == "$top"/* ]]; then
+		echo "$path"
+		return
+	fi
 	case "$path" in
 	/tmp/* | /run/* | /dev/* | /proc/* | /sys/*)
 		mkdir -p "$ctl/files"
