@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Summarise bench/capture-guest.sh's runs.jsonl: per workload and capturer,
+frames captured / frames the link delivered, kernel drops, CPU; ratios
+vsockdump/dumpcap. Prints a Markdown table, writes the JSON results file.
+Exit 1 if a measurement is missing or the two sent counters disagree."""
+import datetime
+import json
+import os
+import sys
+
+CAPTURERS = ("vsockdump", "dumpcap", "tcpdump")
+
+
+def main():
+    runs_path, json_out, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    runs = [json.loads(line) for line in open(runs_path) if line.strip()]
+    workloads = []
+    for r in runs:
+        if r["workload"] not in workloads:
+            workloads.append(r["workload"])
+    table, problems = {}, []
+    for w in workloads:
+        table[w] = {}
+        for c in CAPTURERS:
+            got = [r for r in runs if r["workload"] == w and r["capturer"] == c]
+            if len(got) != 1:
+                problems.append(f"{w}/{c}: {len(got)} runs")
+                continue
+            r = got[0]
+            sent = r["sent_rx_packets"]
+            if sent <= 0:
+                problems.append(f"{w}/{c}: no frames sent")
+                continue
+            if r["sent_ethtool"] != sent:
+                problems.append(f"{w}/{c}: rx_packets {sent} != ethtool frames {r['sent_ethtool']}")
+            r["captured_fraction"] = round(r["captured"] / sent, 4)
+            r["frames_per_s"] = round(sent / seconds)
+            r["cpu_us_per_captured_frame"] = (round(r["cpu_s"] * 1e6 / r["captured"], 2)
+                                              if r["captured"] else None)
+            table[w][c] = r
+        v, d = table[w].get("vsockdump"), table[w].get("dumpcap")
+        if v and d:
+            table[w]["ratio_vsockdump_dumpcap"] = {
+                "captured": round(v["captured_fraction"] / d["captured_fraction"], 3)
+                if d["captured_fraction"] else None,
+                "cpu": round(v["cpu_s"] / d["cpu_s"], 3) if d["cpu_s"] else None,
+            }
+    hdr = [table[w].get("vsockdump") for w in workloads if w.endswith("-hdr")]
+    targets = {"snaplen76_vsockdump_zero_drops":
+               bool(hdr) and all(r and r["kernel_drops"] == 0 and r["captured"] == r["sent_rx_packets"]
+                                 for r in hdr)}
+    result = {
+        "bench": "capture",
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"host_nproc": os.cpu_count(), "guest": "QEMU TCG, 1 vCPU, Debian 6.1 kernel"},
+        "seconds_per_workload": seconds,
+        "workloads": table,
+        "targets_met": targets,
+        "problems": problems,
+    }
+    with open(json_out, "w") as f:
+        json.dump(result, f, indent=1)
+        f.write("\n")
+
+    print()
+    print(f"Capture in the VM lab (QEMU TCG, 1 vCPU), {seconds:g} s per workload, "
+          "one vsockmon link (our module), each capturer alone")
+    print()
+    print("| workload | snaplen | frames sent | captured vsockdump / dumpcap / tcpdump "
+          "| kernel drops | CPU s | vsockdump/dumpcap captured, CPU |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for w in workloads:
+        t = table[w]
+        rows = [t.get(c) for c in CAPTURERS]
+        if not all(rows):
+            continue
+        sent = "/".join(f"{r['sent_rx_packets']:,}" for r in rows)
+        cap = " / ".join(f"{r['captured_fraction'] * 100:.1f} %" for r in rows)
+        drops = " / ".join(str(r["kernel_drops"]) for r in rows)
+        cpu = " / ".join(f"{r['cpu_s']:.2f}" for r in rows)
+        ratio = t.get("ratio_vsockdump_dumpcap", {})
+        print(f"| {w} | {rows[0]['snaplen']} | {sent} | {cap} | {drops} | {cpu} | "
+              f"**{ratio.get('captured')}x**, {ratio.get('cpu')}x |")
+    print()
+    print("Targets met: " + ", ".join(f"{k}={'yes' if v else 'NO'}" for k, v in targets.items()))
+    if problems:
+        print("Problems: " + "; ".join(problems))
+    print(f"Results: {json_out}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
