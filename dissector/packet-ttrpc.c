@@ -266,10 +266,16 @@ static wmem_map_t *calls_of(packet_info *pinfo)
 	return calls;
 }
 
-/* The call this message belongs to (per frame, so later passes find it without the map). */
-static ttrpc_call_t *match_call(packet_info *pinfo, guint32 stream_id, guint8 type, guint32 msg_index)
+/*
+ * The call this message belongs to, kept per frame so later passes find it
+ * without the map. A frame may hold several messages, handed to us in
+ * several calls (a reassembled PDU, then the rest of the segment), so the
+ * key is the message's stream and type, not its position.
+ */
+static ttrpc_call_t *match_call(packet_info *pinfo, guint32 stream_id, guint8 type)
 {
-	ttrpc_call_t *call = (ttrpc_call_t *)p_get_proto_data(wmem_file_scope(), pinfo, proto_ttrpc, msg_index);
+	guint32 key = stream_id << 2 | (type & 3);
+	ttrpc_call_t *call = (ttrpc_call_t *)p_get_proto_data(wmem_file_scope(), pinfo, proto_ttrpc, key);
 	wmem_map_t *calls;
 
 	if (call || PINFO_FD_VISITED(pinfo))
@@ -286,7 +292,7 @@ static ttrpc_call_t *match_call(packet_info *pinfo, guint32 stream_id, guint8 ty
 			call->response_frame = pinfo->num;
 	}
 	if (call)
-		p_add_proto_data(wmem_file_scope(), pinfo, proto_ttrpc, msg_index, call);
+		p_add_proto_data(wmem_file_scope(), pinfo, proto_ttrpc, key, call);
 	return call;
 }
 
@@ -317,7 +323,7 @@ static void show_call(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, proto
 
 /* ---- messages ---- */
 
-static int dissect_message(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, int offset, guint32 msg_index)
+static int dissect_message(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, int offset)
 {
 	guint32 length = tvb_get_ntohl(tvb, offset);
 	guint32 stream_id = tvb_get_ntohl(tvb, offset + 4);
@@ -325,7 +331,7 @@ static int dissect_message(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
 	int body = offset + TTRPC_HDR_LEN, end = body + (int)length;
 	proto_item *ti = proto_tree_add_item(tree, proto_ttrpc, tvb, offset, TTRPC_HDR_LEN + length, ENC_NA);
 	proto_tree *msg_tree = proto_item_add_subtree(ti, ett_ttrpc);
-	ttrpc_call_t *call = match_call(pinfo, stream_id, type, msg_index);
+	ttrpc_call_t *call = match_call(pinfo, stream_id, type);
 	const char *path = call ? call->path : NULL;
 	gboolean body_ok = TRUE;
 	guint32 code = 0;
@@ -351,9 +357,9 @@ static int dissect_message(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
 
 	proto_item_append_text(ti, ", %s, stream %u%s%s", VSOCKMON_VAL_TO_STR(pinfo->pool, type, type_names, "type %u"),
 			       stream_id, path ? " " : "", path ? path : "");
-	col_append_sep_fstr(pinfo->cinfo, COL_INFO, ", ", "%s %u %s%s%s",
+	col_append_sep_fstr(pinfo->cinfo, COL_INFO, ", ", "%s %u%s%s%s%s",
 			    VSOCKMON_VAL_TO_STR(pinfo->pool, type, type_names, "type %u"), stream_id,
-			    path ? path : "", type == TTRPC_RESPONSE ? " " : "",
+			    path ? " " : "", path ? path : "", type == TTRPC_RESPONSE ? " " : "",
 			    type == TTRPC_RESPONSE ? VSOCKMON_VAL_TO_STR(pinfo->pool, code, status_names, "status %u") : "");
 	return TTRPC_HDR_LEN + (int)length;
 }
@@ -383,12 +389,15 @@ static int dissect_ttrpc(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, vo
 	int offset = 0, available = (int)tvb_reported_length(tvb);
 	conversation_t *conv = find_conversation_pinfo(pinfo, 0);
 	gboolean known = conv && conversation_get_proto_data(conv, proto_ttrpc);
-	guint32 msg_index = 0;
 
 	if (!plausible_header(tvb, 0, available, known))
 		return 0;
 	col_set_str(pinfo->cinfo, COL_PROTOCOL, "TTRPC");
-	col_clear(pinfo->cinfo, COL_INFO);
+	/* one frame can bring several calls (a reassembled PDU, then the rest) */
+	if (!p_get_proto_data(pinfo->pool, pinfo, proto_ttrpc, 0)) {
+		col_clear(pinfo->cinfo, COL_INFO);
+		p_add_proto_data(pinfo->pool, pinfo, proto_ttrpc, 0, GINT_TO_POINTER(1));
+	}
 	while (offset < available) {
 		int have = available - offset;
 
@@ -406,7 +415,7 @@ static int dissect_ttrpc(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, vo
 					       TTRPC_HDR_LEN + tvb_get_ntohl(tvb, offset) - (guint32)have;
 			return available;
 		}
-		offset += dissect_message(tvb, pinfo, tree, offset, msg_index++);
+		offset += dissect_message(tvb, pinfo, tree, offset);
 	}
 	return offset;
 }

@@ -147,7 +147,8 @@ static guint32 add_to_pdu(tvbuff_t *tvb, guint offset, guint32 cur, guint32 seg_
 	guint32 take;
 	gboolean last;
 
-	if (pdu->one_more_segment && !PINFO_FD_VISITED(pinfo)) {
+	/* "one more segment" means a later one: the segment that asked only reaches nxtpdu - 1 */
+	if (pdu->one_more_segment && cur == pdu->nxtpdu - 1 && !PINFO_FD_VISITED(pinfo)) {
 		pdu->nxtpdu = seg_end;
 		pdu->one_more_segment = FALSE;
 	}
@@ -157,13 +158,14 @@ static guint32 add_to_pdu(tvbuff_t *tvb, guint offset, guint32 cur, guint32 seg_
 	pdu_tvb = process_reassembled_data(tvb, offset, pinfo, "Reassembled VSOCK", head, &segment_items,
 					   NULL, tree);
 	if (!pdu_tvb) {
-		if (cur == pdu->seq || offset == 0)
+		if (offset == 0)	/* the whole segment went into the PDU */
 			mark_as_segment(pinfo, pkt);
 		return take;
 	}
 	dispatch_desegmentable(pdu_tvb, pinfo, tree, pkt);
 	if (pinfo->desegment_len && pinfo->desegment_offset == 0) {
-		mark_as_segment(pinfo, pkt);
+		if (offset == 0)
+			mark_as_segment(pinfo, pkt);
 		if (!PINFO_FD_VISITED(pinfo)) {
 			/* still not enough: the PDU grows into the next segments */
 			set_pdu_end(pdu, cur + take, pinfo->desegment_len);

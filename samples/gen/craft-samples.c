@@ -494,6 +494,94 @@ static void write_analysis(const char *dir)
 	capture_close(&cap);
 }
 
+/* ---- ttrpc messages for ttrpc-split.pcap ---- */
+
+#define TTRPC_HDR 10
+
+static size_t put_pb_bytes(uint8_t *p, unsigned field, const void *data, size_t len)
+{
+	p[0] = (uint8_t)(field << 3 | 2);	/* length-delimited */
+	p[1] = (uint8_t)len;			/* short values only: one-byte varint */
+	memcpy(p + 2, data, len);
+	return 2 + len;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* A ttrpc message: 10-byte big-endian header, then the protobuf body. */
+static size_t ttrpc_message(uint8_t *p, uint32_t stream_id, uint8_t type, const char *service,
+			    const char *method)
+{
+	static const uint8_t payload[] = { 0x0a, 0x01, 'x' };
+	size_t body = 0;
+
+	if (type == 1) {
+		body += put_pb_bytes(p + TTRPC_HDR + body, 1, service, strlen(service));
+		body += put_pb_bytes(p + TTRPC_HDR + body, 2, method, strlen(method));
+	}
+	body += put_pb_bytes(p + TTRPC_HDR + body, type == 1 ? 3 : 2, payload, sizeof(payload));
+	put_be32(p, (uint32_t)body);
+	put_be32(p + 4, stream_id);
+	p[8] = type;
+	p[9] = 0;
+	return TTRPC_HDR + body;
+}
+
+static void emit_bytes(struct capture *cap, struct peer src, struct peer dst, const uint8_t *bytes, size_t len)
+{
+	struct frame_spec s = spec(src, dst, VIRTIO_VSOCK_OP_RW);
+
+	s.payload = bytes;
+	s.payload_len = (uint32_t)len;
+	emit(cap, &s);
+}
+
+/*
+ * ttrpc on port 1024 cut at awkward places: request A spans three RW
+ * packets (exact desegment lengths), the third also carries request B
+ * whole and the start of C, which ends in the fourth; the three
+ * responses come back in one RW packet.
+ */
+static void write_ttrpc_split(const char *dir)
+{
+	static const struct peer client = { 3, 40001 }, agent = { VSOCK_CID_HOST, 1024 };
+	uint8_t out[512], back[256];
+	size_t a, b, c, len_out, len_back;
+	struct capture cap;
+	struct frame_spec s;
+
+	a = ttrpc_message(out, 1, 1, "grpc.health.v1.Health", "Check");
+	b = ttrpc_message(out + a, 3, 1, "agent.AgentService", "ListInterfaces");
+	c = ttrpc_message(out + a + b, 5, 1, "agent.AgentService", "GetGuestDetails");
+	len_out = a + b + c;
+	len_back = ttrpc_message(back, 1, 2, NULL, NULL);
+	len_back += ttrpc_message(back + len_back, 3, 2, NULL, NULL);
+	len_back += ttrpc_message(back + len_back, 5, 2, NULL, NULL);
+
+	capture_open(&cap, dir, "ttrpc-split.pcap");
+	s = spec(client, agent, VIRTIO_VSOCK_OP_REQUEST);			/* 1 */
+	emit(&cap, &s);
+	s = spec(agent, client, VIRTIO_VSOCK_OP_RESPONSE);			/* 2 */
+	emit(&cap, &s);
+	emit_bytes(&cap, client, agent, out, TTRPC_HDR + 5);			/* 3: A's header and 5 bytes */
+	emit_bytes(&cap, client, agent, out + TTRPC_HDR + 5, 12);		/* 4: A's middle */
+	emit_bytes(&cap, client, agent, out + TTRPC_HDR + 17, a + b + 4 - TTRPC_HDR - 17);	/* 5: A ends, B, C starts */
+	emit_bytes(&cap, client, agent, out + a + b + 4, len_out - a - b - 4);	/* 6: C ends */
+	emit_bytes(&cap, agent, client, back, len_back);			/* 7: three responses */
+	s = spec(client, agent, VIRTIO_VSOCK_OP_SHUTDOWN);			/* 8 */
+	s.flags = VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND;
+	emit(&cap, &s);
+	s = spec(agent, client, VIRTIO_VSOCK_OP_RST);				/* 9 */
+	emit(&cap, &s);
+	capture_close(&cap);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -507,5 +595,6 @@ int main(int argc, char **argv)
 	write_malformed(argv[1]);
 	write_http(argv[1]);
 	write_analysis(argv[1]);
+	write_ttrpc_split(argv[1]);
 	return 0;
 }

@@ -222,6 +222,31 @@ class CraftedFaults(unittest.TestCase):
             self.assertEqual(self.found[frame], "")
 
 
+class TtrpcAcrossSegments(unittest.TestCase):
+    """ttrpc-split.pcap: exact desegment lengths, several PDUs in one segment,
+    a PDU starting mid-segment, three responses in one packet."""
+
+    def test_calls_in_both_passes(self):
+        for passes in ((), ("-2",)):
+            with self.subTest(passes=passes):
+                rows = {int(r["frame.number"]): r for r in fields(
+                    sample("crafted", "ttrpc-split.pcap"), "frame.number", "ttrpc.method", "ttrpc.stream_id",
+                    "ttrpc.response_to", "_ws.col.Info", display_filter="ttrpc", extra=passes)}
+                self.assertEqual(sorted(rows), [5, 6, 7])
+                self.assertEqual(rows[5]["ttrpc.method"], "Check,ListInterfaces")
+                self.assertEqual(rows[6]["ttrpc.method"], "GetGuestDetails")
+                self.assertEqual(rows[7]["ttrpc.stream_id"], "1,3,5")
+                self.assertEqual(rows[7]["ttrpc.response_to"], "5,5,6")
+                self.assertEqual(rows[5]["_ws.col.Info"],
+                                 "Request 1 /grpc.health.v1.Health/Check, Request 3 /agent.AgentService/ListInterfaces")
+
+    def test_segments_point_to_their_pdu(self):
+        rows = {int(r["frame.number"]): r["virtio_vsock.segment.reassembled_in"] for r in fields(
+            sample("crafted", "ttrpc-split.pcap"), "frame.number", "virtio_vsock.segment.reassembled_in",
+            extra=("-2",))}
+        self.assertEqual((rows[3], rows[4], rows[5]), ("5", "5", "6"))
+
+
 class Ttrpc(unittest.TestCase):
     def test_call_decoded_and_matched(self):
         conn = manifest("ttrpc")[0]
