@@ -28,6 +28,8 @@
 #endif
 
 #define NSEC_PER_SEC 1000000000ULL
+/* longest a frame waits in the kernel before we write it out */
+#define BATCH_MS 100
 
 struct batch {
 	FILE *out;
@@ -66,11 +68,17 @@ static int activate_error(pcap_t *pcap, int rc, const char *ifname,
 
 static int configure(pcap_t *pcap, const struct capture_config *c)
 {
+	/*
+	 * Not immediate mode: on Linux that means TPACKET_V2, whose ring has
+	 * fixed-size slots (MTU-sized, 64 KiB for vsockmon), so a 2 MiB ring
+	 * holds ~30 frames and a burst overflows it. TPACKET_V3 packs frames
+	 * into blocks the kernel hands over when full or after BATCH_MS, which
+	 * keeps the live view live and the ring roomy.
+	 */
 	if (pcap_set_snaplen(pcap, (int)c->snaplen) ||
 	    pcap_set_promisc(pcap, 0) ||
 	    pcap_set_buffer_size(pcap, (int)c->ring_bytes) ||
-	    /* deliver every frame at once: the live view must be live */
-	    pcap_set_immediate_mode(pcap, 1))
+	    pcap_set_timeout(pcap, BATCH_MS))
 		return -1;
 	/* not fatal: pcapng's if_tsresol follows whatever we get */
 	pcap_set_tstamp_precision(pcap, PCAP_TSTAMP_PRECISION_NANO);

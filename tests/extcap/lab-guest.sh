@@ -126,12 +126,16 @@ test_tshark_list() {
 }
 
 # Run tshark as nobody in the background on vsockmon, generate traffic once the
-# link exists, wait for tshark to stop by itself (-a duration).
-tshark_capture() { # NAME PORT_BASE DURATION [TSHARK ARGS...]
-	local name=$1 base=$2 duration=$3 pid link rc
+# link exists, then let tshark stop: by itself (STOP = -a duration:SECONDS,
+# long enough for slow TCG guests) or, with STOP = sigint, by Ctrl-C once the
+# traffic is done (tshark then stops dumpcap, which SIGTERMs the extcap).
+tshark_capture() { # NAME PORT_BASE STOP [TSHARK ARGS...]
+	local name=$1 base=$2 stop=$3 pid link rc
+	local -a autostop=()
 	shift 3
+	[ "$stop" = sigint ] || autostop=(-a "duration:$stop")
 	rm -f $work/$name.json
-	timeout -k 5 90 "${as_nobody[@]}" tshark -i vsockmon -a duration:"$duration" -w $work/$name.pcapng "$@" \
+	timeout -k 5 120 "${as_nobody[@]}" tshark -i vsockmon "${autostop[@]}" -w $work/$name.pcapng "$@" \
 		>$work/$name.tshark.log 2>&1 &
 	pid=$!
 	if ! link=$(wait_for_new_link 60); then
@@ -145,6 +149,10 @@ tshark_capture() { # NAME PORT_BASE DURATION [TSHARK ARGS...]
 	sleep 1	# libpcap is attached once the link is up and tagged; be generous
 	"$traffic" --manifest $work/$name.json --port-base "$base" http seqpacket refused \
 		>$work/$name.traffic.log 2>&1 || fail "$name: vsock-traffic failed: $(tail -3 $work/$name.traffic.log)"
+	if [ "$stop" = sigint ]; then
+		sleep 2
+		kill -INT "$(pgrep -n -x tshark)" 2>/dev/null || true
+	fi
 	set +e
 	wait "$pid"
 	rc=$?
@@ -157,15 +165,15 @@ tshark_capture() { # NAME PORT_BASE DURATION [TSHARK ARGS...]
 
 test_tshark_capture() {
 	say "2b. tshark -i vsockmon -a duration as nobody"
-	tshark_capture all 6000 20 || return 0
+	tshark_capture all 6000 40 || return 0
 	check_that "all: every generator conversation captured" \
 		$check all-conversations $work/all.pcapng $work/all.json
 }
 
 test_tshark_filter() {
-	say "2c. tshark -f with our filter language"
+	say "2c. tshark -f with our filter language, stopped with SIGINT"
 	# seqpacket is slot 1: server port 7001, client 7101
-	tshark_capture filtered 7000 20 -f "port 7001" || return 0
+	tshark_capture filtered 7000 sigint -f "port 7001" || return 0
 	check_that "filtered: only the seqpacket conversation (port 7001)" \
 		$check only-ports $work/filtered.pcapng $work/filtered.json 7001
 	local out rc
@@ -210,6 +218,37 @@ test_stdout_stream() {
 	check_that "stream: filter kept only op request frames" \
 		$check only-op $work/stream.pcapng request
 	check_that "stream: $link deleted" wait_gone "$link" 3
+}
+
+# A burst (many short connections, a 290 KB seqpacket exchange): vsockdump
+# must see every frame tcpdump sees on the same link, with no kernel drops.
+test_burst_complete() {
+	say "3c. burst: vsockdump --fifo - against tcpdump on the same link"
+	local pid tpid link n_ours n_tcpdump
+	"${as_nobody[@]}" $extdir/vsockdump --capture --fifo - >$work/burst.pcapng 2>$work/burst.err &
+	pid=$!
+	if ! link=$(wait_for_new_link 10); then
+		fail "burst: no link appeared: $(cat $work/burst.err)"
+		kill "$pid"
+		return 0
+	fi
+	tcpdump -Z root -i "$link" -w $work/burst-tcpdump.pcap >/dev/null 2>&1 &
+	tpid=$!
+	sleep 2
+	"$traffic" --port-base 10000 --count 40 seqpacket many-short >/dev/null 2>&1 ||
+		fail "burst: vsock-traffic failed"
+	sleep 2
+	kill -INT "$tpid"
+	wait "$tpid" || true
+	kill -TERM "$pid"
+	wait "$pid" || true
+	n_ours=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import lab_check as c; print(sum(1 for _ in c.frames(sys.argv[2])))' \
+		"$repo/tests/extcap" $work/burst.pcapng)
+	n_tcpdump=$(tcpdump -r $work/burst-tcpdump.pcap 2>/dev/null | wc -l)
+	check_that "burst: vsockdump wrote all $n_tcpdump frames tcpdump saw (got $n_ours)" \
+		[ "$n_ours" -eq "$n_tcpdump" ] -a "$n_ours" -gt 100
+	check_that "burst: closing ISB reports 0 kernel drops" \
+		grep -q "ISB: kernel drops 0" <<<"$($check stream $work/burst.pcapng vsockmon "" 2>&1)"
 }
 
 # Like Wireshark going away: the reader reads a little and closes the fifo.
@@ -346,6 +385,7 @@ test_tshark_list
 test_tshark_capture
 test_tshark_filter
 test_stdout_stream
+test_burst_complete
 test_reader_closes
 test_stale_cleanup
 cp -r $work "$LAB_RESULTS/vsockdump-lab" 2>/dev/null || true

@@ -149,7 +149,8 @@ def cmd_stream(capture, ifname_prefix, filter_text):
     if not name.startswith(ifname_prefix):
         print(f"FAIL: if_name {name!r}, want {ifname_prefix}*")
         bad += 1
-    if opts.get(11, [b""])[0] != b"\x00" + filter_text.encode():
+    want_filter = [b"\x00" + filter_text.encode()] if filter_text else None
+    if opts.get(11) != want_filter:
         print(f"FAIL: if_filter {opts.get(11)!r}, want {filter_text!r}")
         bad += 1
     if not opts.get(12, [b""])[0].startswith(b"Linux "):
