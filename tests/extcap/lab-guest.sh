@@ -246,7 +246,7 @@ test_burst_complete() {
 		"$repo/tests/extcap" $work/burst.pcapng)
 	n_tcpdump=$(tcpdump -r $work/burst-tcpdump.pcap 2>/dev/null | wc -l)
 	check_that "burst: vsockdump wrote all $n_tcpdump frames tcpdump saw (got $n_ours)" \
-		[ "$n_ours" -eq "$n_tcpdump" ] -a "$n_ours" -gt 100
+		[ "$n_ours" -eq "$n_tcpdump" -a "$n_ours" -gt 100 ]
 	check_that "burst: closing ISB reports 0 kernel drops" \
 		grep -q "ISB: kernel drops 0" <<<"$($check stream $work/burst.pcapng vsockmon "" 2>&1)"
 }
