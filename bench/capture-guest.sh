@@ -2,7 +2,9 @@
 # Guest half of bench/capture.sh (runs in the VM lab, as root, with our
 # vsockmon.ko loaded by run-guest.sh --module). One vsockmon link, vsockmon0,
 # stays up the whole time; for each workload, each capturer captures it alone
-# in turn: vsockdump (the extcap, --existing vsockmon0), dumpcap, tcpdump.
+# in turn: vsockdump (the extcap, --existing vsockmon0), dumpcap, tcpdump,
+# and vsockdump with a 32 MiB ring (--ring-size 32) to show what the ring
+# depth does (its default 2 MiB ring vs dumpcap's and tcpdump's 2 MiB).
 #
 # Usage: capture-guest.sh BUILD_DIR TOOLS_DIR SECONDS
 #   BUILD_DIR: build tree with extcap/vsockdump and tests/traffic/vsock-traffic
@@ -54,10 +56,12 @@ start_capturer() {
 	local who=$1 snap=$2
 	rm -f "$work"/cap "$work"/err "$work"/log
 	case "$who" in
-	vsockdump)
+	vsockdump | vsockdump-ring32)
+		local ring=2
+		[ "$who" = vsockdump ] || ring=32
 		"$build/extcap/vsockdump" --capture --extcap-interface vsockmon --fifo "$work/cap" \
-			--existing "$link" --snaplen "$snap" --log-level info --log-file "$work/log" \
-			2>"$work/err" &
+			--existing "$link" --snaplen "$snap" --ring-size "$ring" \
+			--log-level info --log-file "$work/log" 2>"$work/err" &
 		cap_pid=$!
 		wait_for 30 grep -qs 'capturing on' "$work/log" || fail "vsockdump did not start: $(cat "$work/err" "$work/log")"
 		;;
@@ -81,13 +85,13 @@ start_capturer() {
 stop_capturer() {
 	local who=$1 rc=0
 	case "$who" in
-	vsockdump) kill -TERM "$cap_pid" ;;
+	vsockdump*) kill -TERM "$cap_pid" ;;
 	*) kill -INT "$cap_pid" ;;
 	esac
 	wait "$cap_pid" || rc=$?
 	[ "$rc" -eq 0 ] || fail "$who exited with $rc: $(cat "$work/err")"
 	case "$who" in
-	vsockdump) drops=$(sed -n 's/.*kernel dropped \([0-9]*\).*/\1/p' "$work/log" | tail -1) ;;
+	vsockdump*) drops=$(sed -n 's/.*kernel dropped \([0-9]*\).*/\1/p' "$work/log" | tail -1) ;;
 	dumpcap) drops=$(sed -n "s/^Packets received\/dropped on interface .*: [0-9]*\/\([0-9]*\).*/\1/p" "$work/err" | tail -1) ;;
 	tcpdump) drops=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel$/\1/p' "$work/err" | tail -1) ;;
 	esac
@@ -140,7 +144,7 @@ main() {
 	local run=0
 	for w in "${workloads[@]}"; do
 		IFS='|' read -r name snap cmd <<<"$w"
-		for who in vsockdump dumpcap tcpdump; do
+		for who in vsockdump dumpcap tcpdump vsockdump-ring32; do
 			echo "== $name snaplen $snap: $who ($(date +%T))"
 			run=$((run + 1))
 			# shellcheck disable=SC2086 # the command is split on purpose
