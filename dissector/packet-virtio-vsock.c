@@ -242,35 +242,47 @@ static void check_payload_length(tvbuff_t *tvb, packet_info *pinfo, proto_item *
 
 /* ---- columns ---- */
 
-static void append_flag_names(wmem_strbuf_t *buf, const vsockmon_packet_t *pkt)
+/* Set flags by name, for Info: only bits that mean something for this op and type. */
+static const char *flag_names(const vsockmon_packet_t *pkt)
 {
-	if (pkt->virtio_op == VIRTIO_VSOCK_OP_SHUTDOWN) {
-		if (pkt->virtio_flags & VIRTIO_VSOCK_SHUTDOWN_RCV)
-			wmem_strbuf_append(buf, ", RCV");
-		if (pkt->virtio_flags & VIRTIO_VSOCK_SHUTDOWN_SEND)
-			wmem_strbuf_append(buf, ", SEND");
-	} else if (pkt->virtio_op == VIRTIO_VSOCK_OP_RW && pkt->virtio_type == VIRTIO_VSOCK_TYPE_SEQPACKET) {
-		if (pkt->virtio_flags & VIRTIO_VSOCK_SEQ_EOM)
-			wmem_strbuf_append(buf, ", EOM");
-		if (pkt->virtio_flags & VIRTIO_VSOCK_SEQ_EOR)
-			wmem_strbuf_append(buf, ", EOR");
-	}
+	static const char *const shutdown_names[] = { "", ", RCV", ", SEND", ", RCV, SEND" };
+	static const char *const message_names[] = { "", ", EOM", ", EOR", ", EOM, EOR" };
+
+	if (pkt->virtio_op == VIRTIO_VSOCK_OP_SHUTDOWN)
+		return shutdown_names[pkt->virtio_flags & VIRTIO_VSOCK_SHUTDOWN_MASK];
+	if (pkt->virtio_op == VIRTIO_VSOCK_OP_RW && pkt->virtio_type == VIRTIO_VSOCK_TYPE_SEQPACKET)
+		return message_names[pkt->virtio_flags & VIRTIO_VSOCK_SEQ_MASK];
+	return "";
 }
 
+/* Connection and credit packets say what credit their sender offers. */
+static gboolean announces_credit(guint16 op)
+{
+	return op == VIRTIO_VSOCK_OP_CREDIT_UPDATE || op == VIRTIO_VSOCK_OP_CREDIT_REQUEST ||
+	       op == VIRTIO_VSOCK_OP_REQUEST || op == VIRTIO_VSOCK_OP_RESPONSE;
+}
+
+/* One formatting call, no intermediate strings: this runs for every frame. */
 static void set_info_column(packet_info *pinfo, vsockmon_packet_t *pkt)
 {
-	wmem_strbuf_t *info = wmem_strbuf_new(pinfo->pool, "");
+	const char *op = try_val_to_str(pkt->virtio_op, virtio_op_names);
+	const char *seqpacket = pkt->virtio_type == VIRTIO_VSOCK_TYPE_SEQPACKET ? " SEQPACKET" : "";
+	char unknown_op[16];
 
-	wmem_strbuf_append_printf(info, "%u " UTF8_RIGHTWARDS_ARROW " %u [%s", pkt->src_port, pkt->dst_port,
-				  VSOCKMON_VAL_TO_STR(pinfo->pool, pkt->virtio_op, virtio_op_names, "op %u"));
-	append_flag_names(info, pkt);
-	wmem_strbuf_append_printf(info, "] Len=%u", pkt->payload_len);
-	if (pkt->virtio_op == VIRTIO_VSOCK_OP_CREDIT_UPDATE || pkt->virtio_op == VIRTIO_VSOCK_OP_CREDIT_REQUEST ||
-	    pkt->virtio_op == VIRTIO_VSOCK_OP_REQUEST || pkt->virtio_op == VIRTIO_VSOCK_OP_RESPONSE)
-		wmem_strbuf_append_printf(info, " Buf=%u Fwd=%u", pkt->buf_alloc, pkt->fwd_cnt);
-	if (pkt->virtio_type == VIRTIO_VSOCK_TYPE_SEQPACKET)
-		wmem_strbuf_append(info, " SEQPACKET");
-	pkt->info = wmem_strbuf_get_str(info);
+	if (!pinfo->cinfo)
+		return;
+	if (!op) {
+		snprintf(unknown_op, sizeof(unknown_op), "op %u", pkt->virtio_op);
+		op = unknown_op;
+	}
+	if (announces_credit(pkt->virtio_op))
+		pkt->info = wmem_strdup_printf(pinfo->pool, "%u " UTF8_RIGHTWARDS_ARROW " %u [%s%s] Len=%u Buf=%u Fwd=%u%s",
+					       pkt->src_port, pkt->dst_port, op, flag_names(pkt), pkt->payload_len,
+					       pkt->buf_alloc, pkt->fwd_cnt, seqpacket);
+	else
+		pkt->info = wmem_strdup_printf(pinfo->pool, "%u " UTF8_RIGHTWARDS_ARROW " %u [%s%s] Len=%u%s",
+					       pkt->src_port, pkt->dst_port, op, flag_names(pkt), pkt->payload_len,
+					       seqpacket);
 	col_add_str(pinfo->cinfo, COL_INFO, pkt->info);
 }
 
@@ -358,11 +370,13 @@ static int dissect_virtio_vsock(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
 	if (pa)
 		pkt->conn_state = vsock_state_name((vsock_state_t)pa->state);
 
-	proto_item_set_len(ti, payload_offset);
-	proto_item_append_text(ti, ", %s %s, Len: %u",
-			       VSOCKMON_VAL_TO_STR(pinfo->pool, pkt->virtio_type, virtio_type_names, "type %u"),
-			       VSOCKMON_VAL_TO_STR(pinfo->pool, pkt->virtio_op, virtio_op_names, "op %u"),
-			       pkt->virtio_len);
+	if (ti) {
+		proto_item_set_len(ti, payload_offset);
+		proto_item_append_text(ti, ", %s %s, Len: %u",
+				       VSOCKMON_VAL_TO_STR(pinfo->pool, pkt->virtio_type, virtio_type_names, "type %u"),
+				       VSOCKMON_VAL_TO_STR(pinfo->pool, pkt->virtio_op, virtio_op_names, "op %u"),
+				       pkt->virtio_len);
+	}
 	set_info_column(pinfo, pkt);
 
 	dissect_payload(tvb, pinfo, tree, ti, pkt, pa, payload_offset);

@@ -325,10 +325,9 @@ static void add_stream_field(tvbuff_t *tvb, proto_tree *tree, const vsockmon_pac
 	proto_item_set_generated(ti);
 }
 
-static void set_columns(packet_info *pinfo, const vsockmon_packet_t *pkt)
+/* Info when no transport layer writes its own, richer line. */
+static void set_info_column(packet_info *pinfo, const vsockmon_packet_t *pkt)
 {
-	col_set_str(pinfo->cinfo, COL_PROTOCOL, "VSOCK");
-	/* The transport layer replaces this with its own, richer line. */
 	col_add_fstr(pinfo->cinfo, COL_INFO, "%u " UTF8_RIGHTWARDS_ARROW " %u [%s]", pkt->src_port, pkt->dst_port,
 		     VSOCKMON_VAL_TO_STR(pinfo->pool, pkt->op, vsockmon_op_names, "op %u"));
 }
@@ -343,8 +342,7 @@ static void set_addresses(tvbuff_t *tvb, packet_info *pinfo, vsockmon_packet_t *
 	pinfo->srcport = pkt->src_port;
 	pinfo->destport = pkt->dst_port;
 	/* kept for Decode As, which asks after upper layers may have changed pinfo */
-	p_add_proto_data(pinfo->pool, pinfo, proto_vsockmon, 0, GUINT_TO_POINTER(pkt->src_port));
-	p_add_proto_data(pinfo->pool, pinfo, proto_vsockmon, 1, GUINT_TO_POINTER(pkt->dst_port));
+	p_add_proto_data(pinfo->pool, pinfo, proto_vsockmon, 0, pkt);
 }
 
 /* The transport header and payload: through the transport table, else data. */
@@ -353,10 +351,13 @@ static void dissect_transport(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tre
 {
 	tvbuff_t *rest = tvb_new_subset_remaining(tvb, VSOCKMON_HDR_LEN);
 
-	if (tvb_reported_length(rest) == 0 && pkt->hdr_len == 0)
+	if (tvb_reported_length(rest) == 0 && pkt->hdr_len == 0) {
+		set_info_column(pinfo, pkt);
 		return;
+	}
 	if (dissector_try_uint_new(transport_table, pkt->transport, rest, pinfo, tree, TRUE, pkt))
 		return;
+	set_info_column(pinfo, pkt);
 	/* No transport header we know: what follows the header is payload. */
 	pkt->payload_len = tvb_reported_length(rest);
 	if (tvb_captured_length(rest) > 0)
@@ -384,11 +385,11 @@ static int dissect_vsockmon(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 	set_addresses(tvb, pinfo, pkt);
 	conv_lookup(pinfo, pkt);
 	add_stream_field(tvb, vsockmon_tree, pkt);
-	set_columns(pinfo, pkt);
-	proto_item_append_text(ti, ", Src: %s:%u, Dst: %s:%u, Op: %s",
-			       address_to_str(pinfo->pool, &pkt->src), pkt->src_port,
-			       address_to_str(pinfo->pool, &pkt->dst), pkt->dst_port,
-			       VSOCKMON_VAL_TO_STR(pinfo->pool, pkt->op, vsockmon_op_names, "%u"));
+	if (ti)
+		proto_item_append_text(ti, ", Src: %s:%u, Dst: %s:%u, Op: %s",
+				       address_to_str(pinfo->pool, &pkt->src), pkt->src_port,
+				       address_to_str(pinfo->pool, &pkt->dst), pkt->dst_port,
+				       VSOCKMON_VAL_TO_STR(pinfo->pool, pkt->op, vsockmon_op_names, "%u"));
 
 	dissect_transport(tvb, pinfo, tree, pkt);
 
@@ -520,12 +521,16 @@ static guint32 follow_stream_count(void)
 
 static gpointer decode_as_src_port(packet_info *pinfo)
 {
-	return p_get_proto_data(pinfo->pool, pinfo, proto_vsockmon, 0);
+	const vsockmon_packet_t *pkt = p_get_proto_data(pinfo->pool, pinfo, proto_vsockmon, 0);
+
+	return GUINT_TO_POINTER(pkt ? pkt->src_port : 0);
 }
 
 static gpointer decode_as_dst_port(packet_info *pinfo)
 {
-	return p_get_proto_data(pinfo->pool, pinfo, proto_vsockmon, 1);
+	const vsockmon_packet_t *pkt = p_get_proto_data(pinfo->pool, pinfo, proto_vsockmon, 0);
+
+	return GUINT_TO_POINTER(pkt ? pkt->dst_port : 0);
 }
 
 static void decode_as_src_prompt(packet_info *pinfo, gchar *result)

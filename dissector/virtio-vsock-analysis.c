@@ -9,7 +9,6 @@
 #include "virtio-vsock-analysis.h"
 
 #include <epan/expert.h>
-#include <epan/proto_data.h>
 #include <epan/to_str.h>
 
 /* One direction of a connection, seen from its sender. */
@@ -20,7 +19,7 @@ typedef struct vsock_flow {
 	guint32 gap_bytes;		/* bytes the peer acknowledged that we never saw */
 	guint32 stall_frame;		/* RW that used up its credit (0: not stalled) */
 	nstime_t stall_time;
-	vsock_pkt_analysis_t *credit_request;	/* its unanswered CREDIT_REQUEST */
+	guint32 credit_request;		/* its unanswered CREDIT_REQUEST: record index + 1 */
 	guint32 credit_request_frame;
 	nstime_t credit_request_time;
 	vsock_msg_t *msg;		/* SEQPACKET message it is sending */
@@ -30,10 +29,13 @@ typedef struct vsock_flow {
 
 struct vsock_conn {
 	vsock_flow_t flow[2];
+	wmem_array_t *records;		/* vsock_pkt_analysis_t, in frame order */
+	wmem_tree_t *pdus[2];		/* open stream PDUs per direction (reassembly) */
 	guint32 request_frame;
 	nstime_t request_time;
 	gboolean handshake_seen;	/* the REQUEST is in the capture: offsets are absolute */
 	vsock_state_t state;
+	vsock_state_t recorded_state;	/* state of the last kept record */
 };
 
 static int proto_virtio_vsock = -1;
@@ -99,6 +101,21 @@ struct vsock_conn *vsock_conn_of(vsockmon_packet_t *pkt)
 	return (struct vsock_conn *)pkt->vconv->transport_state;
 }
 
+wmem_tree_t *vsock_conn_pdus(struct vsock_conn *conn, int flow, gboolean create)
+{
+	if (!conn->pdus[flow] && create)
+		conn->pdus[flow] = wmem_tree_new(wmem_file_scope());
+	return conn->pdus[flow];
+}
+
+/* A finding's details, allocated the first time a packet has one. */
+static vsock_pkt_extra_t *extra_of(vsock_pkt_analysis_t *pa)
+{
+	if (!pa->extra)
+		pa->extra = wmem_new0(wmem_file_scope(), vsock_pkt_extra_t);
+	return pa->extra;
+}
+
 /* Signed distance on the wrapping 32-bit byte counters. */
 static gint32 counter_diff(guint32 a, guint32 b)
 {
@@ -117,7 +134,7 @@ static void cut_open_message(vsock_flow_t *flow, vsock_pkt_analysis_t *pa)
 {
 	if (flow->msg) {
 		pa->found |= VSOCK_FOUND_MSG_CUT;
-		pa->msg = flow->msg;
+		extra_of(pa)->msg = flow->msg;
 		flow->msg = NULL;
 	}
 }
@@ -138,8 +155,8 @@ static void on_response(struct vsock_conn *conn, packet_info *pinfo, vsock_pkt_a
 		return;
 	conn->state = VSOCK_STATE_ESTABLISHED;
 	pa->found |= VSOCK_FOUND_HANDSHAKE;
-	pa->related_frame = conn->request_frame;
-	nstime_delta(&pa->delta, &pinfo->abs_ts, &conn->request_time);
+	extra_of(pa)->related_frame = conn->request_frame;
+	nstime_delta(&pa->extra->delta, &pinfo->abs_ts, &conn->request_time);
 }
 
 static void on_shutdown(struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_t *peer,
@@ -167,7 +184,7 @@ static void on_rst(struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_t *peer
 	if (conn->state == VSOCK_STATE_REQUESTED) {
 		conn->state = VSOCK_STATE_REFUSED;
 		pa->found |= VSOCK_FOUND_REFUSED;
-		pa->related_frame = conn->request_frame;
+		extra_of(pa)->related_frame = conn->request_frame;
 		return;
 	}
 	if (conn->state == VSOCK_STATE_CLOSING) {
@@ -218,16 +235,15 @@ static void analyze_state(struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_
 
 /* ---- data: offsets, credit, SEQPACKET messages ---- */
 
-static void note_stream_offsets(vsock_flow_t *me, const vsockmon_packet_t *pkt, vsock_pkt_analysis_t *pa)
+static void note_stream_offsets(vsock_flow_t *me, vsock_pkt_analysis_t *pa)
 {
 	if (me->gap_bytes) {
 		pa->found |= VSOCK_FOUND_GAP;
-		pa->gap_bytes = me->gap_bytes;
+		extra_of(pa)->gap_bytes = me->gap_bytes;
 		me->gap_bytes = 0;
 	}
 	pa->found |= VSOCK_FOUND_SEQ;
 	pa->seq = me->tx_bytes;
-	pa->nxtseq = me->tx_bytes + pkt->payload_len;
 }
 
 /* The credit the sender had: what the peer's buffer holds minus what is in flight. */
@@ -259,9 +275,8 @@ static void note_message_fragment(vsock_flow_t *me, packet_info *pinfo, const vs
 		me->msg->first_frame = pinfo->num;
 	}
 	pa->found |= VSOCK_FOUND_MSG;
-	pa->msg = me->msg;
-	pa->msg_fragment = (guint8)MIN(me->msg->fragments, G_MAXUINT8);
-	me->msg->fragments++;
+	extra_of(pa)->msg = me->msg;
+	pa->seq = me->msg->fragments++;
 	me->msg->length += pkt->payload_len;
 	if (pkt->virtio_flags & VIRTIO_VSOCK_SEQ_EOM) {
 		me->msg->last_frame = pinfo->num;
@@ -275,35 +290,39 @@ static void analyze_rw(vsock_flow_t *me, const vsock_flow_t *peer, packet_info *
 	if (pkt->virtio_type == VIRTIO_VSOCK_TYPE_SEQPACKET)
 		note_message_fragment(me, pinfo, pkt, pa);
 	else
-		note_stream_offsets(me, pkt, pa);
+		note_stream_offsets(me, pa);
 	note_credit(me, peer, pinfo, pkt, pa);
 	me->tx_bytes += pkt->payload_len;
 }
 
 /* ---- what the sender announces about its own receive side ---- */
 
-static void note_credit_request(vsock_flow_t *me, packet_info *pinfo, const vsockmon_packet_t *pkt,
-				vsock_pkt_analysis_t *pa)
+/* The request is answered later: remember where its record will be kept. */
+static void note_credit_request(struct vsock_conn *conn, vsock_flow_t *me, packet_info *pinfo,
+				const vsockmon_packet_t *pkt)
 {
 	if (pkt->virtio_op != VIRTIO_VSOCK_OP_CREDIT_REQUEST)
 		return;
-	me->credit_request = pa;
+	me->credit_request = wmem_array_get_count(conn->records) + 1;
 	me->credit_request_frame = pinfo->num;
 	me->credit_request_time = pinfo->abs_ts;
 }
 
-static void note_credit_answer(vsock_flow_t *peer, packet_info *pinfo, const vsockmon_packet_t *pkt,
-			       vsock_pkt_analysis_t *pa)
+static void note_credit_answer(struct vsock_conn *conn, vsock_flow_t *peer, packet_info *pinfo,
+			       const vsockmon_packet_t *pkt, vsock_pkt_analysis_t *pa)
 {
+	vsock_pkt_analysis_t *request;
+
 	if (pkt->virtio_op != VIRTIO_VSOCK_OP_CREDIT_UPDATE || !peer->credit_request)
 		return;
 	pa->found |= VSOCK_FOUND_CREDIT_ANSWER;
-	pa->credit_frame = peer->credit_request_frame;
-	nstime_delta(&pa->delta, &pinfo->abs_ts, &peer->credit_request_time);
+	extra_of(pa)->credit_frame = peer->credit_request_frame;
+	nstime_delta(&pa->extra->delta, &pinfo->abs_ts, &peer->credit_request_time);
 	/* the request learns its answer too: a second pass (or the GUI) shows it */
-	peer->credit_request->found |= VSOCK_FOUND_CREDIT_ANSWERED;
-	peer->credit_request->credit_frame = pinfo->num;
-	peer->credit_request = NULL;
+	request = (vsock_pkt_analysis_t *)wmem_array_index(conn->records, peer->credit_request - 1);
+	request->found |= VSOCK_FOUND_CREDIT_ANSWERED;
+	extra_of(request)->credit_frame = pinfo->num;
+	peer->credit_request = 0;
 }
 
 /* Did this announcement give a stalled peer credit again? */
@@ -315,8 +334,8 @@ static void note_window_reopened(const vsock_flow_t *me, vsock_flow_t *peer, pac
 	if (!peer->stall_frame || pkt->buf_alloc <= in_flight)
 		return;
 	pa->found |= VSOCK_FOUND_WINDOW_REOPENED;
-	pa->related_frame = peer->stall_frame;
-	nstime_delta(&pa->delta, &pinfo->abs_ts, &peer->stall_time);
+	extra_of(pa)->related_frame = peer->stall_frame;
+	nstime_delta(&pa->extra->delta, &pinfo->abs_ts, &peer->stall_time);
 	peer->stall_frame = 0;
 }
 
@@ -329,20 +348,20 @@ static void note_unseen_bytes(const struct vsock_conn *conn, vsock_flow_t *peer,
 	if (!conn->handshake_seen || unseen <= 0)
 		return;
 	pa->found |= VSOCK_FOUND_ACKED_UNSEEN;
-	pa->gap_bytes = (guint32)unseen;
+	extra_of(pa)->gap_bytes = (guint32)unseen;
 	peer->gap_bytes += (guint32)unseen;
 	peer->tx_bytes = pkt->fwd_cnt;
 }
 
-static void analyze_announcement(const struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_t *peer,
+static void analyze_announcement(struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_t *peer,
 				 packet_info *pinfo, const vsockmon_packet_t *pkt, vsock_pkt_analysis_t *pa)
 {
 	if (me->announced && pkt->buf_alloc != me->buf_alloc) {
 		pa->found |= VSOCK_FOUND_BUF_CHANGED;
-		pa->old_buf_alloc = me->buf_alloc;
+		extra_of(pa)->old_buf_alloc = me->buf_alloc;
 	}
-	note_credit_request(me, pinfo, pkt, pa);
-	note_credit_answer(peer, pinfo, pkt, pa);
+	note_credit_request(conn, me, pinfo, pkt);
+	note_credit_answer(conn, peer, pinfo, pkt, pa);
 	note_unseen_bytes(conn, peer, pkt, pa);
 	note_window_reopened(me, peer, pinfo, pkt, pa);
 	me->buf_alloc = pkt->buf_alloc;
@@ -350,29 +369,69 @@ static void analyze_announcement(const struct vsock_conn *conn, vsock_flow_t *me
 	me->announced = TRUE;
 }
 
+/* Is there anything about this packet worth keeping for later passes? */
+static gboolean worth_keeping(const struct vsock_conn *conn, const vsockmon_packet_t *pkt,
+			      const vsock_pkt_analysis_t *pa)
+{
+	return pkt->virtio_op == VIRTIO_VSOCK_OP_RW || pkt->virtio_op == VIRTIO_VSOCK_OP_CREDIT_REQUEST ||
+	       pa->found != 0 || pa->state != conn->recorded_state;
+}
+
+/* The record kept for this frame, if any (records are in frame order). */
+static vsock_pkt_analysis_t *find_record(const struct vsock_conn *conn, guint32 frame)
+{
+	guint lo = 0, hi = wmem_array_get_count(conn->records);
+
+	while (lo < hi) {
+		guint mid = lo + (hi - lo) / 2;
+		vsock_pkt_analysis_t *pa = (vsock_pkt_analysis_t *)wmem_array_index(conn->records, mid);
+
+		if (pa->frame == frame)
+			return pa;
+		if (pa->frame < frame)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static vsock_pkt_analysis_t *analyze_first_pass(packet_info *pinfo, vsockmon_packet_t *pkt, struct vsock_conn *conn)
+{
+	vsock_flow_t *me = &conn->flow[pkt->flow];
+	vsock_flow_t *peer = &conn->flow[!pkt->flow];
+	vsock_pkt_analysis_t pa;
+
+	memset(&pa, 0, sizeof(pa));
+	pa.frame = pinfo->num;
+	analyze_state(conn, me, peer, pinfo, pkt, &pa);
+	if (pkt->virtio_op == VIRTIO_VSOCK_OP_RW)
+		analyze_rw(me, peer, pinfo, pkt, &pa);
+	analyze_announcement(conn, me, peer, pinfo, pkt, &pa);
+	pa.state = (guint8)conn->state;
+	pkt->conn_state = vsock_state_name(conn->state);
+	if (!worth_keeping(conn, pkt, &pa))
+		return NULL;
+	conn->recorded_state = conn->state;
+	wmem_array_append_one(conn->records, pa);
+	return (vsock_pkt_analysis_t *)wmem_array_index(conn->records, wmem_array_get_count(conn->records) - 1);
+}
+
 vsock_pkt_analysis_t *virtio_vsock_analyze(packet_info *pinfo, vsockmon_packet_t *pkt)
 {
-	vsock_pkt_analysis_t *pa = (vsock_pkt_analysis_t *)p_get_proto_data(wmem_file_scope(), pinfo,
-									    proto_virtio_vsock, 0);
-	struct vsock_conn *conn;
-	vsock_flow_t *me, *peer;
+	struct vsock_conn *conn = vsock_conn_of(pkt);
+	vsock_pkt_analysis_t *pa;
 
-	if (pa || PINFO_FD_VISITED(pinfo))
+	if (!conn->records)
+		conn->records = wmem_array_sized_new(wmem_file_scope(), sizeof(vsock_pkt_analysis_t), 8);
+	pa = find_record(conn, pinfo->num);
+	if (PINFO_FD_VISITED(pinfo)) {
+		if (pa)
+			pkt->conn_state = vsock_state_name((vsock_state_t)pa->state);
 		return pa;
-
-	pa = wmem_new0(wmem_file_scope(), vsock_pkt_analysis_t);
-	conn = vsock_conn_of(pkt);
-	me = &conn->flow[pkt->flow];
-	peer = &conn->flow[!pkt->flow];
-
-	analyze_state(conn, me, peer, pinfo, pkt, pa);
-	if (pkt->virtio_op == VIRTIO_VSOCK_OP_RW)
-		analyze_rw(me, peer, pinfo, pkt, pa);
-	analyze_announcement(conn, me, peer, pinfo, pkt, pa);
-	pa->state = (guint8)conn->state;
-
-	p_add_proto_data(wmem_file_scope(), pinfo, proto_virtio_vsock, 0, pa);
-	return pa;
+	}
+	/* a frame dissected twice on the first pass was analysed already */
+	return pa ? pa : analyze_first_pass(pinfo, pkt, conn);
 }
 
 /* ---- display ---- */
@@ -414,31 +473,31 @@ static void show_credit_messages(tvbuff_t *tvb, packet_info *pinfo, proto_tree *
 				 const vsockmon_packet_t *pkt, const vsock_pkt_analysis_t *pa)
 {
 	if (pa->found & VSOCK_FOUND_CREDIT_ANSWERED) {
-		add_generated_uint(tree, hf_credit_update_frame, tvb, pa->credit_frame);
+		add_generated_uint(tree, hf_credit_update_frame, tvb, pa->extra->credit_frame);
 		expert_add_info_format(pinfo, at, &ei_credit_request,
-				       "CREDIT_REQUEST answered by the CREDIT_UPDATE in frame %u", pa->credit_frame);
+				       "CREDIT_REQUEST answered by the CREDIT_UPDATE in frame %u", pa->extra->credit_frame);
 	}
 	if (pa->found & VSOCK_FOUND_CREDIT_ANSWER) {
-		add_generated_uint(tree, hf_credit_request_frame, tvb, pa->credit_frame);
-		add_generated_time(tree, hf_credit_update_delay, tvb, &pa->delta);
+		add_generated_uint(tree, hf_credit_request_frame, tvb, pa->extra->credit_frame);
+		add_generated_time(tree, hf_credit_update_delay, tvb, &pa->extra->delta);
 		expert_add_info_format(pinfo, at, &ei_credit_answer,
 				       "CREDIT_UPDATE answers the CREDIT_REQUEST in frame %u after %s s",
-				       pa->credit_frame, rel_time_to_secs_str(pinfo->pool, &pa->delta));
+				       pa->extra->credit_frame, rel_time_to_secs_str(pinfo->pool, &pa->extra->delta));
 	}
 	if (pa->found & VSOCK_FOUND_WINDOW_REOPENED) {
-		add_generated_uint(tree, hf_stall_frame, tvb, pa->related_frame);
-		add_generated_time(tree, hf_stall_time, tvb, &pa->delta);
+		add_generated_uint(tree, hf_stall_frame, tvb, pa->extra->related_frame);
+		add_generated_time(tree, hf_stall_time, tvb, &pa->extra->delta);
 		expert_add_info_format(pinfo, at, &ei_window_reopened,
 				       "Credit update reopens the window closed in frame %u after a %s s stall",
-				       pa->related_frame, rel_time_to_secs_str(pinfo->pool, &pa->delta));
+				       pa->extra->related_frame, rel_time_to_secs_str(pinfo->pool, &pa->extra->delta));
 	}
 	if (pa->found & VSOCK_FOUND_BUF_CHANGED)
 		expert_add_info_format(pinfo, at, &ei_buf_changed, "Receive buffer changed from %u to %u bytes",
-				       pa->old_buf_alloc, pkt->buf_alloc);
+				       pa->extra->old_buf_alloc, pkt->buf_alloc);
 	if (pa->found & VSOCK_FOUND_ACKED_UNSEEN) {
-		add_generated_uint(tree, hf_gap_bytes, tvb, pa->gap_bytes);
+		add_generated_uint(tree, hf_gap_bytes, tvb, pa->extra->gap_bytes);
 		expert_add_info_format(pinfo, at, &ei_acked_unseen,
-				       "fwd_cnt acknowledges %u bytes that were not captured", pa->gap_bytes);
+				       "fwd_cnt acknowledges %u bytes that were not captured", pa->extra->gap_bytes);
 	}
 }
 
@@ -446,15 +505,15 @@ static void show_connection(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 			    const vsockmon_packet_t *pkt, const vsock_pkt_analysis_t *pa)
 {
 	if (pa->found & VSOCK_FOUND_HANDSHAKE) {
-		add_generated_uint(tree, hf_request_frame, tvb, pa->related_frame);
-		add_generated_time(tree, hf_handshake_time, tvb, &pa->delta);
+		add_generated_uint(tree, hf_request_frame, tvb, pa->extra->related_frame);
+		add_generated_time(tree, hf_handshake_time, tvb, &pa->extra->delta);
 		expert_add_info_format(pinfo, at, &ei_handshake, "Connection established in %s s",
-				       rel_time_to_secs_str(pinfo->pool, &pa->delta));
+				       rel_time_to_secs_str(pinfo->pool, &pa->extra->delta));
 	}
 	if (pa->found & VSOCK_FOUND_REFUSED) {
-		add_generated_uint(tree, hf_request_frame, tvb, pa->related_frame);
+		add_generated_uint(tree, hf_request_frame, tvb, pa->extra->related_frame);
 		expert_add_info_format(pinfo, at, &ei_refused,
-				       "Connection refused: RST answers the REQUEST in frame %u", pa->related_frame);
+				       "Connection refused: RST answers the REQUEST in frame %u", pa->extra->related_frame);
 	}
 	if (pa->found & VSOCK_FOUND_RESET)
 		expert_add_info(pinfo, at, &ei_reset);
@@ -473,11 +532,11 @@ static void show_connection(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 	if (pa->found & VSOCK_FOUND_MSG_CUT)
 		expert_add_info_format(pinfo, at, &ei_msg_cut,
 				       "SEQPACKET message from frame %u cut: %u bytes in %u fragments, no EOM",
-				       pa->msg->first_frame, pa->msg->length, pa->msg->fragments);
+				       pa->extra->msg->first_frame, pa->extra->msg->length, pa->extra->msg->fragments);
 	if (pa->found & VSOCK_FOUND_GAP) {
-		add_generated_uint(tree, hf_gap_bytes, tvb, pa->gap_bytes);
+		add_generated_uint(tree, hf_gap_bytes, tvb, pa->extra->gap_bytes);
 		expert_add_info_format(pinfo, at, &ei_gap, "Previous segment(s) not captured: %u bytes missing",
-				       pa->gap_bytes);
+				       pa->extra->gap_bytes);
 	}
 }
 
@@ -491,7 +550,7 @@ void virtio_vsock_analysis_show(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
 		return;
 	if (pa->found & VSOCK_FOUND_SEQ) {
 		add_generated_uint(tree, hf_seq, tvb, pa->seq);
-		add_generated_uint(tree, hf_nxtseq, tvb, pa->nxtseq);
+		add_generated_uint(tree, hf_nxtseq, tvb, pa->seq + pkt->payload_len);
 	}
 	ti = proto_tree_add_item(tree, hf_analysis, tvb, 0, 0, ENC_NA);
 	proto_item_set_generated(ti);

@@ -58,20 +58,29 @@ typedef struct vsock_msg {
 	guint32 fragments;
 } vsock_msg_t;
 
-typedef struct vsock_pkt_analysis {
-	guint32 found;		/* VSOCK_FOUND_* */
-	guint32 seq;		/* relative offset of the first payload byte in this direction */
-	guint32 nxtseq;
-	guint32 credit;		/* credit the sender had before this RW */
-	guint32 in_flight;	/* bytes sent and not yet consumed by the peer, this RW included */
+/* The details of a finding: allocated only for the few packets that have one. */
+typedef struct vsock_pkt_extra {
 	guint32 related_frame;	/* REQUEST of a RESPONSE/RST, or the RW that closed the window */
 	guint32 credit_frame;	/* the CREDIT_REQUEST/CREDIT_UPDATE paired with this one */
-	nstime_t delta;		/* handshake time, credit answer delay or stall duration */
 	guint32 old_buf_alloc;
 	guint32 gap_bytes;
+	nstime_t delta;		/* handshake time, credit answer delay or stall duration */
+	vsock_msg_t *msg;	/* SEQPACKET: the message this fragment belongs to */
+} vsock_pkt_extra_t;
+
+/*
+ * What the first pass learned about one packet. Kept (in the connection,
+ * in frame order) only for RW packets and packets with a finding or a new
+ * state, so a capture of a million frames stays small: 32 bytes each.
+ */
+typedef struct vsock_pkt_analysis {
+	guint32 frame;
+	guint32 found;		/* VSOCK_FOUND_* */
+	guint32 seq;		/* STREAM RW: offset of its first byte; SEQPACKET RW: fragment number */
+	guint32 credit;		/* credit the sender had before this RW */
+	guint32 in_flight;	/* bytes sent and not yet consumed by the peer, this RW included */
 	guint8 state;		/* vsock_state_t after this packet */
-	guint8 msg_fragment;	/* SEQPACKET fragment number */
-	vsock_msg_t *msg;
+	vsock_pkt_extra_t *extra;
 } vsock_pkt_analysis_t;
 
 /* analysis (virtio-vsock-analysis.c) */
@@ -88,5 +97,8 @@ void virtio_vsock_dissect_rw(tvbuff_t *payload_tvb, packet_info *pinfo, proto_tr
 /* The per-connection analysis state hangs off the monitor layer's conversation. */
 struct vsock_conn;
 struct vsock_conn *vsock_conn_of(vsockmon_packet_t *pkt);
+
+/* The connection's tree of open stream PDUs for one direction (NULL: none yet). */
+wmem_tree_t *vsock_conn_pdus(struct vsock_conn *conn, int flow, gboolean create);
 
 #endif /* VIRTIO_VSOCK_ANALYSIS_H */

@@ -77,25 +77,6 @@ static const fragment_items message_items = {
 	"Message fragments"
 };
 
-/* The per-direction tree of open PDUs; lives with the connection. */
-typedef struct vsock_pdu_trees {
-	wmem_tree_t *flow[2];
-} vsock_pdu_trees_t;
-
-static wmem_tree_t *pdus_of(packet_info *pinfo, vsockmon_packet_t *pkt)
-{
-	vsock_pdu_trees_t *trees = (vsock_pdu_trees_t *)conversation_get_proto_data(pkt->conv, proto_virtio_vsock);
-
-	if (!trees) {
-		trees = wmem_new0(wmem_file_scope(), vsock_pdu_trees_t);
-		conversation_add_proto_data(pkt->conv, proto_virtio_vsock, trees);
-	}
-	if (!trees->flow[pkt->flow])
-		trees->flow[pkt->flow] = wmem_tree_new(wmem_file_scope());
-	(void)pinfo;
-	return trees->flow[pkt->flow];
-}
-
 /* Hand a PDU up with permission to ask for more bytes. */
 static void dispatch_desegmentable(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, vsockmon_packet_t *pkt)
 {
@@ -124,8 +105,9 @@ static void set_pdu_end(vsock_pdu_t *pdu, guint32 data_end, guint32 desegment_le
 	pdu->nxtpdu = data_end + (pdu->one_more_segment ? 1 : desegment_len);
 }
 
-static vsock_pdu_t *start_pdu(wmem_tree_t *pdus, packet_info *pinfo, guint32 seq, guint32 data_end)
+static vsock_pdu_t *start_pdu(vsockmon_packet_t *pkt, packet_info *pinfo, guint32 seq, guint32 data_end)
 {
+	wmem_tree_t *pdus = vsock_conn_pdus(vsock_conn_of(pkt), pkt->flow, TRUE);
 	vsock_pdu_t *pdu = wmem_new0(wmem_file_scope(), vsock_pdu_t);
 
 	pdu->seq = seq;
@@ -181,7 +163,7 @@ static guint32 add_to_pdu(tvbuff_t *tvb, guint offset, guint32 cur, guint32 seg_
  * Returns the bytes handled here (the rest belongs to the new PDU).
  */
 static guint32 dissect_unclaimed(tvbuff_t *tvb, guint offset, guint32 cur, guint32 limit, packet_info *pinfo,
-				 proto_tree *tree, vsockmon_packet_t *pkt, wmem_tree_t *pdus)
+				 proto_tree *tree, vsockmon_packet_t *pkt)
 {
 	tvbuff_t *part = tvb_new_subset_length(tvb, offset, limit - cur);
 
@@ -190,19 +172,21 @@ static guint32 dissect_unclaimed(tvbuff_t *tvb, guint offset, guint32 cur, guint
 		return limit - cur;
 	if (pinfo->desegment_offset == 0 && offset == 0)
 		mark_as_segment(pinfo, pkt);
-	start_pdu(pdus, pinfo, cur + pinfo->desegment_offset, limit);
+	start_pdu(pkt, pinfo, cur + pinfo->desegment_offset, limit);
 	return pinfo->desegment_offset;
 }
 
 static void dissect_stream_segment(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, vsockmon_packet_t *pkt,
 				   const vsock_pkt_analysis_t *pa)
 {
-	wmem_tree_t *pdus = pdus_of(pinfo, pkt);
-	guint32 seg_end = pa->nxtseq;
+	struct vsock_conn *conn = vsock_conn_of(pkt);
+	guint32 seg_end = pa->seq + pkt->payload_len;
 	guint32 cur = pa->seq;
 
 	while (cur != seg_end) {
-		vsock_pdu_t *pdu = (vsock_pdu_t *)wmem_tree_lookup32_le(pdus, cur);
+		/* the tree appears when an upper layer first asks for more bytes */
+		wmem_tree_t *pdus = vsock_conn_pdus(conn, pkt->flow, FALSE);
+		vsock_pdu_t *pdu = pdus ? (vsock_pdu_t *)wmem_tree_lookup32_le(pdus, cur) : NULL;
 		vsock_pdu_t *later;
 		guint32 limit = seg_end;
 
@@ -211,10 +195,10 @@ static void dissect_stream_segment(tvbuff_t *tvb, packet_info *pinfo, proto_tree
 			continue;
 		}
 		/* on later passes, stop where a PDU this segment started begins */
-		later = (vsock_pdu_t *)wmem_tree_lookup32_le(pdus, seg_end - 1);
+		later = pdus ? (vsock_pdu_t *)wmem_tree_lookup32_le(pdus, seg_end - 1) : NULL;
 		if (later && later->seq - cur < seg_end - cur && later->seq != cur)
 			limit = later->seq;
-		cur += dissect_unclaimed(tvb, cur - pa->seq, cur, limit, pinfo, tree, pkt, pdus);
+		cur += dissect_unclaimed(tvb, cur - pa->seq, cur, limit, pinfo, tree, pkt);
 	}
 }
 
@@ -224,10 +208,11 @@ static void dissect_message_fragment(tvbuff_t *tvb, packet_info *pinfo, proto_tr
 				     const vsock_pkt_analysis_t *pa)
 {
 	gboolean eom = (pkt->virtio_flags & VIRTIO_VSOCK_SEQ_EOM) != 0;
+	guint32 fragment = pa->seq;
 	fragment_head *head;
 	tvbuff_t *msg_tvb;
 
-	if (eom && pa->msg_fragment == 0) {
+	if (eom && fragment == 0) {
 		/* a whole message in one packet */
 		proto_item *ti = proto_tree_add_uint(tree, hf_msg_length, tvb, 0, 0, pkt->payload_len);
 
@@ -235,14 +220,14 @@ static void dissect_message_fragment(tvbuff_t *tvb, packet_info *pinfo, proto_tr
 		vsockmon_dispatch_payload(tvb, pinfo, tree, pkt);
 		return;
 	}
-	head = fragment_add_seq_check(&message_table, tvb, 0, pinfo, pa->msg->first_frame, NULL, pa->msg_fragment,
+	head = fragment_add_seq_check(&message_table, tvb, 0, pinfo, pa->extra->msg->first_frame, NULL, fragment,
 				      tvb_captured_length(tvb), !eom);
 	msg_tvb = process_reassembled_data(tvb, 0, pinfo, "Reassembled SEQPACKET message", head, &message_items,
 					   NULL, tree);
 	if (msg_tvb)
 		vsockmon_dispatch_payload(msg_tvb, pinfo, tree, pkt);
 	else
-		col_append_fstr(pinfo->cinfo, COL_INFO, " [fragment %u of a message]", pa->msg_fragment + 1);
+		col_append_fstr(pinfo->cinfo, COL_INFO, " [fragment %u of a message]", fragment + 1);
 }
 
 /* An RW packet's payload: Follow Stream gets it as is, upper layers whole PDUs. */
