@@ -66,6 +66,9 @@ void plugin_register(void);
 #define SEQ_FRAME_HDR 8
 
 static column_info fuzz_cinfo;
+/* FUZZ_DEBUG_HEAP=1: print the live heap every 1000 inputs, to see that a
+ * session's memory stays bounded (FUZZ_DEBUG_HEAP=profile: and where it is). */
+static const char *debug_heap;
 
 /* Tap data the vsockmon taps fill per input; reset after each input. */
 static conv_hash_t conv_table;
@@ -336,10 +339,6 @@ static epan_t *session;
 static unsigned long session_inputs;
 static unsigned long session_limit;
 static guint32 last_frame_num;
-
-/* FUZZ_DEBUG_HEAP=1: print the live heap every 1000 inputs, to see that a
- * session's memory stays bounded (FUZZ_DEBUG_HEAP=profile: and where it is). */
-static const char *debug_heap;
 
 static void report_heap(void)
 {
