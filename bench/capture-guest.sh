@@ -6,7 +6,7 @@
 # and vsockdump with a 32 MiB ring (--ring-size 32) to show what the ring
 # depth does (its default 2 MiB ring vs dumpcap's and tcpdump's 2 MiB).
 #
-# Usage: capture-guest.sh BUILD_DIR TOOLS_DIR SECONDS
+# Usage: capture-guest.sh BUILD_DIR TOOLS_DIR SECONDS REPS
 #   BUILD_DIR: build tree with extcap/vsockdump and tests/traffic/vsock-traffic
 #   TOOLS_DIR: holds vsock-flood (bench/vsock-flood.c)
 # Writes $LAB_RESULTS/capture/runs.jsonl, one JSON object per capture:
@@ -18,6 +18,7 @@ set -euo pipefail
 build=${1:?BUILD_DIR}
 tools=${2:?TOOLS_DIR}
 seconds=${3:-3}
+reps=${4:-2}
 link=vsockmon0
 out=$LAB_RESULTS/capture
 work=/tmp/capture-bench
@@ -117,8 +118,8 @@ measure() {
 	frames=$(frames_in_file)
 	[ -n "$drops" ] || fail "$who reported no drop count: $(cat "$work/err" "$work/log" 2>/dev/null)"
 	[ -n "$frames" ] || fail "capinfos could not count $who's file"
-	printf '{"workload": "%s", "snaplen": %s, "capturer": "%s", "sent_rx_packets": %s, "sent_ethtool": %s, "captured": %s, "kernel_drops": %s, "cpu_s": %s, "file_bytes": %s, "workload_output": "%s"}\n' \
-		"$name" "$snap" "$who" $((rx1 - rx0)) $((eth1 - eth0)) "$frames" "$drops" "$cpu" \
+	printf '{"rep": %s, "workload": "%s", "snaplen": %s, "capturer": "%s", "sent_rx_packets": %s, "sent_ethtool": %s, "captured": %s, "kernel_drops": %s, "cpu_s": %s, "file_bytes": %s, "workload_output": "%s"}\n' \
+		"$rep" "$name" "$snap" "$who" $((rx1 - rx0)) $((eth1 - eth0)) "$frames" "$drops" "$cpu" \
 		"$(stat -c %s "$work/cap")" "$(echo "$wl" | tr -d '"\n' | tail -c 200)" | tee -a "$out/runs.jsonl"
 	rm -f "$work/cap"
 }
@@ -142,13 +143,15 @@ main() {
 		"small-64B-hdr|76|$flood -p @PORT@ -s 64 -t $seconds"
 	)
 	local run=0
-	for w in "${workloads[@]}"; do
-		IFS='|' read -r name snap cmd <<<"$w"
-		for who in vsockdump dumpcap tcpdump vsockdump-ring32; do
-			echo "== $name snaplen $snap: $who ($(date +%T))"
-			run=$((run + 1))
-			# shellcheck disable=SC2086 # the command is split on purpose
-			measure "$name" "$snap" "$who" ${cmd//@PORT@/$((10000 + run * 200))}
+	for rep in $(seq 1 "$reps"); do
+		for w in "${workloads[@]}"; do
+			IFS='|' read -r name snap cmd <<<"$w"
+			for who in vsockdump dumpcap tcpdump vsockdump-ring32; do
+				echo "== rep $rep: $name snaplen $snap: $who ($(date +%T))"
+				run=$((run + 1))
+				# shellcheck disable=SC2086 # the command is split on purpose
+				measure "$name" "$snap" "$who" ${cmd//@PORT@/$((10000 + run * 200))}
+			done
 		done
 	done
 	ip link del "$link"

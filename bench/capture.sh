@@ -5,13 +5,15 @@
 # frames the link delivered, kernel drops the capturer reports, its CPU time.
 #
 # Usage: bench/capture.sh          (as root; boots tests/vm/run-guest.sh)
-# Knobs: BENCH_SECONDS (3: length of each workload), BENCH_BUILD
+# Knobs: BENCH_SECONDS (3: length of each workload), BENCH_REPS (2: every
+#   workload x capturer this many times, summed), BENCH_BUILD
 #   (.cache/build-bench), BENCH_CACHE (.cache/bench).
 # Writes bench/results/capture.json; exit status non-zero if it could not measure.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seconds=${BENCH_SECONDS:-3}
+reps=${BENCH_REPS:-2}
 build=${BENCH_BUILD:-$repo/.cache/build-bench}
 cache=${BENCH_CACHE:-$repo/.cache/bench}
 results=$repo/bench/results/capture.json
@@ -36,7 +38,7 @@ main() {
 	echo "== VM lab run, results in $lab" >&2
 	"$repo/tests/vm/run-guest.sh" --module "$build/kmod/vsockmon.ko" --mem 3072 \
 		--timeout 900 --results "$lab" \
-		"$repo/bench/capture-guest.sh" "$build" "$cache" "$seconds" >"$lab/host.log" 2>&1 ||
+		"$repo/bench/capture-guest.sh" "$build" "$cache" "$seconds" "$reps" >"$lab/host.log" 2>&1 ||
 		fail "lab run failed ($?): $(tail -15 "$lab/host.log")"
 	[ -s "$lab/capture/runs.jsonl" ] || fail "no measurements in $lab/capture/runs.jsonl"
 	python3 "$repo/bench/summarize-capture.py" "$lab/capture/runs.jsonl" "$results" "$seconds"
