@@ -25,14 +25,11 @@ SEQ_STEP = 8         # windows overlap by half
 SEQ_MAX_BYTES = 32768  # keep seeds small: large payloads are cut (and marked as cut)
 
 
+PCAP_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d")
+
+
 def pcap_frames(data):
-    magic = data[:4]
-    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
-        endian = "<"
-    elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
-        endian = ">"
-    else:
-        return None
+    endian = "<" if data[:4] in PCAP_MAGICS[:2] else ">"
     linktype = struct.unpack(endian + "I", data[20:24])[0] & 0x0FFFFFFF
     off = 24
     while off + 16 <= len(data):
@@ -44,8 +41,6 @@ def pcap_frames(data):
 
 
 def pcapng_frames(data):
-    if data[:4] != b"\x0a\x0d\x0d\x0a":
-        return None
     endian = "<"
     linktypes = []
     off = 0
@@ -72,12 +67,12 @@ def pcapng_frames(data):
 def read_frames(path):
     with open(path, "rb") as f:
         data = f.read()
-    frames = pcap_frames(data)
-    if frames is None:
-        frames = pcapng_frames(data)
-    if frames is None:
-        sys.exit(f"make-corpus: {path}: neither pcap nor pcapng")
-    return list(frames)
+    # (both readers are generators: pick one by the magic number first)
+    if data[:4] == b"\x0a\x0d\x0d\x0a":
+        return list(pcapng_frames(data))
+    if data[:4] in PCAP_MAGICS:
+        return list(pcap_frames(data))
+    sys.exit(f"make-corpus: {path}: neither pcap nor pcapng")
 
 
 def write_unique(folder, content):

@@ -9,6 +9,7 @@
 #     FUZZ_RUNS=N      also stop after N inputs (the CI's bounded runs)
 #     FUZZ_SEED=N      libFuzzer's -seed (reproducible mutation order)
 #     FUZZ_FRESH=1     start from the seed corpus only (forget earlier runs' corpus)
+#     FUZZ_NO_BUILD=1  use FUZZ_BUILD_DIR as it is
 #
 # Seeds (fuzz/make-corpus.py) come from every capture under samples/; a
 # target's working corpus in FUZZ_WORK_DIR/corpus/TARGET grows across runs.
@@ -25,7 +26,8 @@ targets=("$@")
 build=${FUZZ_BUILD_DIR:-$root/.cache/build-fuzz}
 work=${FUZZ_WORK_DIR:-$root/.cache/fuzz}
 
-"$root/fuzz/build.sh" "$build"
+# FUZZ_NO_BUILD=1: the binaries are already built (the ctest fixture did it)
+[ "${FUZZ_NO_BUILD:-0}" = 1 ] || "$root/fuzz/build.sh" "$build"
 
 seeds="$work/seeds"
 rm -rf "$seeds"
