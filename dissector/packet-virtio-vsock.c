@@ -8,6 +8,7 @@
 #include "virtio-vsock-analysis.h"
 
 #include <epan/expert.h>
+#include <wsutil/to_str.h>
 #include <wsutil/utf8_entities.h>
 
 static int proto_virtio_vsock = -1;
@@ -99,7 +100,30 @@ static flag_meaning_t flag_meaning_of(const vsockmon_packet_t *pkt)
 
 /* ---- header fields ---- */
 
-static void add_flags(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const vsockmon_packet_t *pkt)
+/* The op's name; the table is dense from INVALID to CREDIT_REQUEST, so index it. */
+static const char *op_name(guint16 op)
+{
+	return op <= VIRTIO_VSOCK_OP_MAX ? virtio_op_names[op].strptr : NULL;
+}
+
+static const char *type_name(guint16 type)
+{
+	return type == VIRTIO_VSOCK_TYPE_STREAM ? "STREAM" : type == VIRTIO_VSOCK_TYPE_SEQPACKET ? "SEQPACKET" : NULL;
+}
+
+/* The header values (every frame needs them, with or without a tree). */
+static void read_header(tvbuff_t *tvb, vsockmon_packet_t *pkt)
+{
+	pkt->virtio_len = tvb_get_letohl(tvb, VIRTIO_VSOCK_OFF_LEN);
+	pkt->virtio_type = tvb_get_letohs(tvb, VIRTIO_VSOCK_OFF_TYPE);
+	pkt->virtio_op = tvb_get_letohs(tvb, VIRTIO_VSOCK_OFF_OP);
+	pkt->virtio_flags = tvb_get_letohl(tvb, VIRTIO_VSOCK_OFF_FLAGS);
+	pkt->buf_alloc = tvb_get_letohl(tvb, VIRTIO_VSOCK_OFF_BUF_ALLOC);
+	pkt->fwd_cnt = tvb_get_letohl(tvb, VIRTIO_VSOCK_OFF_FWD_CNT);
+	pkt->has_virtio = TRUE;
+}
+
+static proto_item *add_flags(tvbuff_t *tvb, proto_tree *tree, const vsockmon_packet_t *pkt)
 {
 	flag_meaning_t meaning = flag_meaning_of(pkt);
 	guint32 unknown = pkt->virtio_flags & ~meaning.known_mask;
@@ -110,52 +134,47 @@ static void add_flags(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const
 					    meaning.fields, ENC_LITTLE_ENDIAN);
 	else
 		ti = proto_tree_add_item(tree, hf_virtio_flags, tvb, VIRTIO_VSOCK_OFF_FLAGS, 4, ENC_LITTLE_ENDIAN);
-	if (unknown) {
-		proto_item *unknown_ti = proto_tree_add_uint(tree, hf_virtio_flags_unknown, tvb,
-							     VIRTIO_VSOCK_OFF_FLAGS, 4, unknown);
-
-		proto_item_set_generated(unknown_ti);
-		expert_add_info_format(pinfo, ti, &ei_virtio_unknown_flags,
-				       "Flags 0x%08x have no meaning on a %s %s packet", unknown,
-				       VSOCKMON_VAL_TO_STR(pinfo->pool, pkt->virtio_type, virtio_type_names, "type %u"),
-				       VSOCKMON_VAL_TO_STR(pinfo->pool, pkt->virtio_op, virtio_op_names, "op %u"));
-	}
+	if (unknown)
+		proto_item_set_generated(proto_tree_add_uint(tree, hf_virtio_flags_unknown, tvb,
+							     VIRTIO_VSOCK_OFF_FLAGS, 4, unknown));
+	return ti;
 }
 
-static void add_type_and_op(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, vsockmon_packet_t *pkt)
-{
-	proto_item *ti;
-	guint32 value;
+typedef struct header_items {
+	proto_item *type;
+	proto_item *op;
+	proto_item *flags;
+} header_items_t;
 
-	ti = proto_tree_add_item_ret_uint(tree, hf_virtio_type, tvb, VIRTIO_VSOCK_OFF_TYPE, 2,
-					  ENC_LITTLE_ENDIAN, &value);
-	pkt->virtio_type = (guint16)value;
-	if (!try_val_to_str(value, virtio_type_names))
-		expert_add_info(pinfo, ti, &ei_virtio_unknown_type);
-
-	ti = proto_tree_add_item_ret_uint(tree, hf_virtio_op, tvb, VIRTIO_VSOCK_OFF_OP, 2,
-					  ENC_LITTLE_ENDIAN, &value);
-	pkt->virtio_op = (guint16)value;
-	if (value == VIRTIO_VSOCK_OP_INVALID || !try_val_to_str(value, virtio_op_names))
-		expert_add_info(pinfo, ti, &ei_virtio_unknown_op);
-}
-
-static void add_header_fields(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, vsockmon_packet_t *pkt)
+static void add_header_fields(tvbuff_t *tvb, proto_tree *tree, const vsockmon_packet_t *pkt, header_items_t *items)
 {
 	proto_tree_add_item(tree, hf_virtio_src_cid, tvb, VIRTIO_VSOCK_OFF_SRC_CID, 8, ENC_LITTLE_ENDIAN);
 	proto_tree_add_item(tree, hf_virtio_dst_cid, tvb, VIRTIO_VSOCK_OFF_DST_CID, 8, ENC_LITTLE_ENDIAN);
 	proto_tree_add_item(tree, hf_virtio_src_port, tvb, VIRTIO_VSOCK_OFF_SRC_PORT, 4, ENC_LITTLE_ENDIAN);
 	proto_tree_add_item(tree, hf_virtio_dst_port, tvb, VIRTIO_VSOCK_OFF_DST_PORT, 4, ENC_LITTLE_ENDIAN);
-	proto_tree_add_item_ret_uint(tree, hf_virtio_len, tvb, VIRTIO_VSOCK_OFF_LEN, 4, ENC_LITTLE_ENDIAN,
-				     &pkt->virtio_len);
-	add_type_and_op(tvb, pinfo, tree, pkt);
-	pkt->virtio_flags = tvb_get_letohl(tvb, VIRTIO_VSOCK_OFF_FLAGS);
-	add_flags(tvb, pinfo, tree, pkt);
-	proto_tree_add_item_ret_uint(tree, hf_virtio_buf_alloc, tvb, VIRTIO_VSOCK_OFF_BUF_ALLOC, 4,
-				     ENC_LITTLE_ENDIAN, &pkt->buf_alloc);
-	proto_tree_add_item_ret_uint(tree, hf_virtio_fwd_cnt, tvb, VIRTIO_VSOCK_OFF_FWD_CNT, 4,
-				     ENC_LITTLE_ENDIAN, &pkt->fwd_cnt);
-	pkt->has_virtio = TRUE;
+	proto_tree_add_item(tree, hf_virtio_len, tvb, VIRTIO_VSOCK_OFF_LEN, 4, ENC_LITTLE_ENDIAN);
+	items->type = proto_tree_add_item(tree, hf_virtio_type, tvb, VIRTIO_VSOCK_OFF_TYPE, 2, ENC_LITTLE_ENDIAN);
+	items->op = proto_tree_add_item(tree, hf_virtio_op, tvb, VIRTIO_VSOCK_OFF_OP, 2, ENC_LITTLE_ENDIAN);
+	items->flags = add_flags(tvb, tree, pkt);
+	proto_tree_add_item(tree, hf_virtio_buf_alloc, tvb, VIRTIO_VSOCK_OFF_BUF_ALLOC, 4, ENC_LITTLE_ENDIAN);
+	proto_tree_add_item(tree, hf_virtio_fwd_cnt, tvb, VIRTIO_VSOCK_OFF_FWD_CNT, 4, ENC_LITTLE_ENDIAN);
+}
+
+/* Values no kernel sends. */
+static void check_values(packet_info *pinfo, const vsockmon_packet_t *pkt, const header_items_t *items)
+{
+	flag_meaning_t meaning = flag_meaning_of(pkt);
+	guint32 unknown = pkt->virtio_flags & ~meaning.known_mask;
+
+	if (!type_name(pkt->virtio_type))
+		expert_add_info(pinfo, items->type, &ei_virtio_unknown_type);
+	if (pkt->virtio_op == VIRTIO_VSOCK_OP_INVALID || !op_name(pkt->virtio_op))
+		expert_add_info(pinfo, items->op, &ei_virtio_unknown_op);
+	if (unknown)
+		expert_add_info_format(pinfo, items->flags, &ei_virtio_unknown_flags,
+				       "Flags 0x%08x have no meaning on a %s %s packet", unknown,
+				       VSOCKMON_VAL_TO_STR(pinfo->pool, pkt->virtio_type, virtio_type_names, "type %u"),
+				       VSOCKMON_VAL_TO_STR(pinfo->pool, pkt->virtio_op, virtio_op_names, "op %u"));
 }
 
 /*
@@ -262,28 +281,65 @@ static gboolean announces_credit(guint16 op)
 	       op == VIRTIO_VSOCK_OP_REQUEST || op == VIRTIO_VSOCK_OP_RESPONSE;
 }
 
-/* One formatting call, no intermediate strings: this runs for every frame. */
-static void set_info_column(packet_info *pinfo, vsockmon_packet_t *pkt)
+/* Appending to a short column text without printf: this runs for every frame. */
+typedef struct text_buf {
+	char *pos;
+	char *end;	/* the last byte, kept for the NUL */
+} text_buf_t;
+
+static void put_str(text_buf_t *b, const char *s)
 {
-	const char *op = try_val_to_str(pkt->virtio_op, virtio_op_names);
-	const char *seqpacket = pkt->virtio_type == VIRTIO_VSOCK_TYPE_SEQPACKET ? " SEQPACKET" : "";
-	char unknown_op[16];
+	while (*s && b->pos < b->end)
+		*b->pos++ = *s++;
+}
+
+static void put_uint(text_buf_t *b, guint32 value)
+{
+	char digits[11];
+	char *first = uint_to_str_back(digits + sizeof(digits), value);
+
+	while (first < digits + sizeof(digits) && b->pos < b->end)
+		*b->pos++ = *first++;
+}
+
+/* "1024 → 1234 [RW, EOM] Len=6 ..." into buf; also used again for PDU segments. */
+void virtio_vsock_format_info(const vsockmon_packet_t *pkt, char *buf, size_t size)
+{
+	text_buf_t b = { buf, buf + size - 1 };
+	const char *op = op_name(pkt->virtio_op);
+
+	put_uint(&b, pkt->src_port);
+	put_str(&b, " " UTF8_RIGHTWARDS_ARROW " ");
+	put_uint(&b, pkt->dst_port);
+	put_str(&b, " [");
+	if (op) {
+		put_str(&b, op);
+	} else {
+		put_str(&b, "op ");
+		put_uint(&b, pkt->virtio_op);
+	}
+	put_str(&b, flag_names(pkt));
+	put_str(&b, "] Len=");
+	put_uint(&b, pkt->payload_len);
+	if (announces_credit(pkt->virtio_op)) {
+		put_str(&b, " Buf=");
+		put_uint(&b, pkt->buf_alloc);
+		put_str(&b, " Fwd=");
+		put_uint(&b, pkt->fwd_cnt);
+	}
+	if (pkt->virtio_type == VIRTIO_VSOCK_TYPE_SEQPACKET)
+		put_str(&b, " SEQPACKET");
+	*b.pos = '\0';
+}
+
+static void set_info_column(packet_info *pinfo, const vsockmon_packet_t *pkt)
+{
+	char info[VIRTIO_VSOCK_INFO_LEN];
 
 	if (!pinfo->cinfo)
 		return;
-	if (!op) {
-		snprintf(unknown_op, sizeof(unknown_op), "op %u", pkt->virtio_op);
-		op = unknown_op;
-	}
-	if (announces_credit(pkt->virtio_op))
-		pkt->info = wmem_strdup_printf(pinfo->pool, "%u " UTF8_RIGHTWARDS_ARROW " %u [%s%s] Len=%u Buf=%u Fwd=%u%s",
-					       pkt->src_port, pkt->dst_port, op, flag_names(pkt), pkt->payload_len,
-					       pkt->buf_alloc, pkt->fwd_cnt, seqpacket);
-	else
-		pkt->info = wmem_strdup_printf(pinfo->pool, "%u " UTF8_RIGHTWARDS_ARROW " %u [%s%s] Len=%u%s",
-					       pkt->src_port, pkt->dst_port, op, flag_names(pkt), pkt->payload_len,
-					       seqpacket);
-	col_add_str(pinfo->cinfo, COL_INFO, pkt->info);
+	virtio_vsock_format_info(pkt, info, sizeof(info));
+	col_add_str(pinfo->cinfo, COL_INFO, info);
 }
 
 /* ---- payload ---- */
@@ -338,6 +394,7 @@ static int dissect_virtio_vsock(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
 {
 	vsockmon_packet_t *pkt = (vsockmon_packet_t *)data;
 	vsock_pkt_analysis_t *pa;
+	header_items_t items = { NULL, NULL, NULL };
 	proto_item *ti;
 	proto_tree *virtio_tree;
 	guint avail;
@@ -356,7 +413,10 @@ static int dissect_virtio_vsock(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
 		return tvb_captured_length(tvb);
 	}
 
-	add_header_fields(tvb, pinfo, virtio_tree, pkt);
+	read_header(tvb, pkt);
+	if (tree)
+		add_header_fields(tvb, virtio_tree, pkt, &items);
+	check_values(pinfo, pkt, &items);
 	check_addresses(tvb, pinfo, ti, pkt);
 	check_monitor_op(pinfo, pkt);
 

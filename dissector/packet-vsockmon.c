@@ -21,6 +21,7 @@
 #include <epan/to_str.h>
 #include <wiretap/wtap.h>
 #include <wsutil/pint.h>
+#include <wsutil/to_str.h>
 #include <wsutil/utf8_entities.h>
 
 static int proto_vsockmon = -1;
@@ -55,9 +56,6 @@ static dissector_table_t port_table;
 static heur_dissector_list_t heur_subdissectors;
 
 static gboolean try_heuristic_first = FALSE;
-
-/* The monitor connection counter behind vsockmon.stream. */
-static guint32 next_stream;
 
 const val64_string vsockmon_cid_names[] = {
 	{ VSOCK_CID_HYPERVISOR, "hypervisor" },
@@ -98,7 +96,7 @@ static int cid_addr_to_str(const address *addr, gchar *buf, int buf_len)
 	if (name)
 		(void)g_strlcpy(buf, name, buf_len);
 	else
-		snprintf(buf, buf_len, "%" PRIu64, cid);
+		guint64_to_str_buf(cid, buf, buf_len);	/* no printf: two of these per frame */
 	return (int)strlen(buf) + 1;
 }
 
@@ -116,65 +114,6 @@ static const char *cid_col_filter_str(const address *addr _U_, gboolean is_src)
 static int cid_addr_len(void)
 {
 	return 8;
-}
-
-/* ---- connections ---- */
-
-static vsockmon_conv_t *conv_state_new(const vsockmon_packet_t *pkt)
-{
-	vsockmon_conv_t *vconv = wmem_new0(wmem_file_scope(), vsockmon_conv_t);
-
-	vconv->stream = next_stream++;
-	vconv->flow0_cid = pkt->src_cid;
-	vconv->flow0_port = pkt->src_port;
-	return vconv;
-}
-
-static conversation_t *conv_create(packet_info *pinfo, const vsockmon_packet_t *pkt)
-{
-	conversation_t *conv = conversation_new(pinfo->num, &pkt->src, &pkt->dst, CONVERSATION_NONE,
-						pkt->src_port, pkt->dst_port, 0);
-
-	conversation_add_proto_data(conv, proto_vsockmon, conv_state_new(pkt));
-	return conv;
-}
-
-/*
- * Find this frame's connection. A CONNECT after the connection was reset
- * reuses the address/port pair for a new connection, so it gets a new
- * conversation and stream index (only on the first pass; later passes find
- * the conversation that was current at this frame).
- */
-static void conv_lookup(packet_info *pinfo, vsockmon_packet_t *pkt)
-{
-	conversation_t *conv = find_conversation(pinfo->num, &pkt->src, &pkt->dst, CONVERSATION_NONE,
-						 pkt->src_port, pkt->dst_port, 0);
-	vsockmon_conv_t *vconv = conv ? conversation_get_proto_data(conv, proto_vsockmon) : NULL;
-
-	if (!PINFO_FD_VISITED(pinfo)) {
-		gboolean reused = vconv && vconv->closed_frame && pinfo->num > vconv->closed_frame &&
-				  pkt->op == AF_VSOCK_OP_CONNECT;
-
-		if (!vconv || reused) {
-			conv = conv_create(pinfo, pkt);
-			vconv = conversation_get_proto_data(conv, proto_vsockmon);
-		}
-	}
-	if (!vconv) {
-		/* a later pass found no state: cannot happen unless the first pass was skipped */
-		conv = conv_create(pinfo, pkt);
-		vconv = conversation_get_proto_data(conv, proto_vsockmon);
-	}
-	pkt->conv = conv;
-	pkt->vconv = vconv;
-	pkt->stream = vconv->stream;
-	pkt->flow = (pkt->src_cid == vconv->flow0_cid && pkt->src_port == vconv->flow0_port) ? 0 : 1;
-}
-
-void vsockmon_conv_mark_closed(vsockmon_packet_t *pkt, packet_info *pinfo)
-{
-	if (!PINFO_FD_VISITED(pinfo) && pkt->vconv && !pkt->vconv->closed_frame)
-		pkt->vconv->closed_frame = pinfo->num;
 }
 
 /* ---- payload hand-off ---- */
@@ -198,10 +137,13 @@ static gboolean try_heuristics(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tr
 	return dissector_try_heuristic(heur_subdissectors, tvb, pinfo, tree, &hdtbl_entry, pkt);
 }
 
+/* A dissector an upper layer (or the user) set on Wireshark's conversation. */
 static gboolean try_conversation(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 				 vsockmon_packet_t *pkt)
 {
-	dissector_handle_t handle = conversation_get_dissector(pkt->conv, pinfo->num);
+	conversation_t *conv = find_conversation(pinfo->num, &pkt->src, &pkt->dst, CONVERSATION_NONE,
+						 pkt->src_port, pkt->dst_port, 0);
+	dissector_handle_t handle = conv ? conversation_get_dissector(conv, pinfo->num) : NULL;
 
 	return handle && call_dissector_only(handle, tvb, pinfo, tree, pkt) > 0;
 }
@@ -248,21 +190,27 @@ void vsockmon_dissect_payload(tvbuff_t *payload_tvb, packet_info *pinfo, proto_t
 
 /* ---- the monitor header ---- */
 
+/* The header values (every frame needs them, with or without a tree). */
+static void read_header(tvbuff_t *tvb, vsockmon_packet_t *pkt)
+{
+	pkt->src_cid = tvb_get_letoh64(tvb, VSOCKMON_OFF_SRC_CID);
+	pkt->dst_cid = tvb_get_letoh64(tvb, VSOCKMON_OFF_DST_CID);
+	pkt->src_port = tvb_get_letohl(tvb, VSOCKMON_OFF_SRC_PORT);
+	pkt->dst_port = tvb_get_letohl(tvb, VSOCKMON_OFF_DST_PORT);
+	pkt->op = tvb_get_letohs(tvb, VSOCKMON_OFF_OP);
+	pkt->transport = tvb_get_letohs(tvb, VSOCKMON_OFF_TRANSPORT);
+	pkt->hdr_len = tvb_get_letohs(tvb, VSOCKMON_OFF_LEN);
+}
+
 /* The header fields in wire order, with their sizes from vsockmon_wire.h. */
-static void add_header_fields(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
-			      vsockmon_packet_t *pkt)
+static void add_header_fields(tvbuff_t *tvb, proto_tree *tree, vsockmon_packet_t *pkt)
 {
 	proto_item *ti;
-	guint32 value;
 
-	proto_tree_add_item_ret_uint64(tree, hf_vsockmon_src_cid, tvb, VSOCKMON_OFF_SRC_CID, 8,
-				       ENC_LITTLE_ENDIAN, &pkt->src_cid);
-	proto_tree_add_item_ret_uint64(tree, hf_vsockmon_dst_cid, tvb, VSOCKMON_OFF_DST_CID, 8,
-				       ENC_LITTLE_ENDIAN, &pkt->dst_cid);
-	proto_tree_add_item_ret_uint(tree, hf_vsockmon_src_port, tvb, VSOCKMON_OFF_SRC_PORT, 4,
-				     ENC_LITTLE_ENDIAN, &pkt->src_port);
-	proto_tree_add_item_ret_uint(tree, hf_vsockmon_dst_port, tvb, VSOCKMON_OFF_DST_PORT, 4,
-				     ENC_LITTLE_ENDIAN, &pkt->dst_port);
+	proto_tree_add_item(tree, hf_vsockmon_src_cid, tvb, VSOCKMON_OFF_SRC_CID, 8, ENC_LITTLE_ENDIAN);
+	proto_tree_add_item(tree, hf_vsockmon_dst_cid, tvb, VSOCKMON_OFF_DST_CID, 8, ENC_LITTLE_ENDIAN);
+	proto_tree_add_item(tree, hf_vsockmon_src_port, tvb, VSOCKMON_OFF_SRC_PORT, 4, ENC_LITTLE_ENDIAN);
+	proto_tree_add_item(tree, hf_vsockmon_dst_port, tvb, VSOCKMON_OFF_DST_PORT, 4, ENC_LITTLE_ENDIAN);
 
 	/* Either-direction fields, hidden, for filters like vsockmon.port == 1024. */
 	ti = proto_tree_add_item(tree, hf_vsockmon_cid, tvb, VSOCKMON_OFF_SRC_CID, 8, ENC_LITTLE_ENDIAN);
@@ -274,26 +222,23 @@ static void add_header_fields(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tre
 	ti = proto_tree_add_item(tree, hf_vsockmon_port, tvb, VSOCKMON_OFF_DST_PORT, 4, ENC_LITTLE_ENDIAN);
 	proto_item_set_hidden(ti);
 
-	pkt->op_item = proto_tree_add_item_ret_uint(tree, hf_vsockmon_op, tvb, VSOCKMON_OFF_OP, 2,
-						    ENC_LITTLE_ENDIAN, &value);
-	pkt->op = (guint16)value;
-	if (!try_val_to_str(pkt->op, vsockmon_op_names) || pkt->op == AF_VSOCK_OP_UNKNOWN)
+	pkt->op_item = proto_tree_add_item(tree, hf_vsockmon_op, tvb, VSOCKMON_OFF_OP, 2, ENC_LITTLE_ENDIAN);
+	pkt->transport_item = proto_tree_add_item(tree, hf_vsockmon_transport, tvb, VSOCKMON_OFF_TRANSPORT, 2,
+						  ENC_LITTLE_ENDIAN);
+	pkt->hdr_len_item = proto_tree_add_item(tree, hf_vsockmon_hdr_len, tvb, VSOCKMON_OFF_LEN, 2,
+						ENC_LITTLE_ENDIAN);
+	pkt->reserved_item = proto_tree_add_item(tree, hf_vsockmon_reserved, tvb, VSOCKMON_OFF_RESERVED, 2,
+						 ENC_NA);
+}
+
+static void check_header(tvbuff_t *tvb, packet_info *pinfo, const vsockmon_packet_t *pkt)
+{
+	if (pkt->op == AF_VSOCK_OP_UNKNOWN || pkt->op > AF_VSOCK_OP_PAYLOAD)
 		expert_add_info(pinfo, pkt->op_item, &ei_vsockmon_unknown_op);
-
-	ti = proto_tree_add_item_ret_uint(tree, hf_vsockmon_transport, tvb, VSOCKMON_OFF_TRANSPORT, 2,
-					  ENC_LITTLE_ENDIAN, &value);
-	pkt->transport = (guint16)value;
-	if (!try_val_to_str(pkt->transport, vsockmon_transport_names) ||
-	    pkt->transport == AF_VSOCK_TRANSPORT_UNKNOWN)
-		expert_add_info(pinfo, ti, &ei_vsockmon_unknown_transport);
-
-	pkt->hdr_len_item = proto_tree_add_item_ret_uint(tree, hf_vsockmon_hdr_len, tvb, VSOCKMON_OFF_LEN,
-							 2, ENC_LITTLE_ENDIAN, &value);
-	pkt->hdr_len = (guint16)value;
-
-	ti = proto_tree_add_item(tree, hf_vsockmon_reserved, tvb, VSOCKMON_OFF_RESERVED, 2, ENC_NA);
+	if (pkt->transport == AF_VSOCK_TRANSPORT_UNKNOWN || pkt->transport > AF_VSOCK_TRANSPORT_VIRTIO)
+		expert_add_info(pinfo, pkt->transport_item, &ei_vsockmon_unknown_transport);
 	if (tvb_get_letohs(tvb, VSOCKMON_OFF_RESERVED) != 0)
-		expert_add_info(pinfo, ti, &ei_vsockmon_reserved);
+		expert_add_info(pinfo, pkt->reserved_item, &ei_vsockmon_reserved);
 }
 
 /*
@@ -323,6 +268,17 @@ static void add_stream_field(tvbuff_t *tvb, proto_tree *tree, const vsockmon_pac
 	proto_item *ti = proto_tree_add_uint(tree, hf_vsockmon_stream, tvb, 0, 0, pkt->stream);
 
 	proto_item_set_generated(ti);
+}
+
+/* "..., Src: 3:1024, Dst: host:1234, Op: CONNECT" on the protocol item. */
+static void append_item_text(proto_item *ti, const vsockmon_packet_t *pkt)
+{
+	char src[24], dst[24];
+	const char *op = pkt->op <= AF_VSOCK_OP_PAYLOAD ? vsockmon_op_names[pkt->op].strptr : "?";
+
+	cid_addr_to_str(&pkt->src, src, sizeof(src));
+	cid_addr_to_str(&pkt->dst, dst, sizeof(dst));
+	proto_item_append_text(ti, ", Src: %s:%u, Dst: %s:%u, Op: %s", src, pkt->src_port, dst, pkt->dst_port, op);
 }
 
 /* Info when no transport layer writes its own, richer line. */
@@ -381,15 +337,15 @@ static int dissect_vsockmon(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 		return tvb_captured_length(tvb);
 	}
 
-	add_header_fields(tvb, pinfo, vsockmon_tree, pkt);
+	read_header(tvb, pkt);
+	if (tree)
+		add_header_fields(tvb, vsockmon_tree, pkt);
+	check_header(tvb, pinfo, pkt);
 	set_addresses(tvb, pinfo, pkt);
-	conv_lookup(pinfo, pkt);
+	vsockmon_stream_lookup(pinfo, pkt);
 	add_stream_field(tvb, vsockmon_tree, pkt);
 	if (ti)
-		proto_item_append_text(ti, ", Src: %s:%u, Dst: %s:%u, Op: %s",
-				       address_to_str(pinfo->pool, &pkt->src), pkt->src_port,
-				       address_to_str(pinfo->pool, &pkt->dst), pkt->dst_port,
-				       VSOCKMON_VAL_TO_STR(pinfo->pool, pkt->op, vsockmon_op_names, "%u"));
+		append_item_text(ti, pkt);
 
 	dissect_transport(tvb, pinfo, tree, pkt);
 
@@ -472,14 +428,12 @@ tap_packet_status vsockmon_endpoint_packet(void *pit, packet_info *pinfo, epan_d
 static gchar *follow_conv_filter(epan_dissect_t *edt _U_, packet_info *pinfo, guint *stream,
 				 guint *sub_stream _U_)
 {
-	conversation_t *conv;
 	vsockmon_conv_t *vconv;
 
 	if (pinfo->src.type != vsockmon_address_type)
 		return NULL;
-	conv = find_conversation(pinfo->num, &pinfo->src, &pinfo->dst, CONVERSATION_NONE,
-				 pinfo->srcport, pinfo->destport, 0);
-	vconv = conv ? conversation_get_proto_data(conv, proto_vsockmon) : NULL;
+	vconv = vsockmon_stream_find(cid_of(&pinfo->src), pinfo->srcport, cid_of(&pinfo->dst), pinfo->destport,
+				     pinfo->num);
 	if (!vconv)
 		return NULL;
 	*stream = vconv->stream;
@@ -511,7 +465,7 @@ static gchar *follow_port_to_display(wmem_allocator_t *allocator, guint port)
 #if VSOCKMON_WS_AT_LEAST(4, 2)
 static guint32 follow_stream_count(void)
 {
-	return next_stream;
+	return vsockmon_streams_count();
 }
 #else
 #define follow_stream_count NULL	/* 4.0 does not ask */
@@ -584,7 +538,7 @@ static void offer_handle_for_decode_as(const gchar *table_name _U_, gpointer han
 
 static void vsockmon_init(void)
 {
-	next_stream = 0;
+	vsockmon_streams_init();
 }
 
 void proto_register_vsockmon(void)

@@ -370,11 +370,10 @@ static void analyze_announcement(struct vsock_conn *conn, vsock_flow_t *me, vsoc
 }
 
 /* Is there anything about this packet worth keeping for later passes? */
-static gboolean worth_keeping(const struct vsock_conn *conn, const vsockmon_packet_t *pkt,
-			      const vsock_pkt_analysis_t *pa)
+static gboolean worth_keeping(const vsockmon_packet_t *pkt, const vsock_pkt_analysis_t *pa)
 {
 	return pkt->virtio_op == VIRTIO_VSOCK_OP_RW || pkt->virtio_op == VIRTIO_VSOCK_OP_CREDIT_REQUEST ||
-	       pa->found != 0 || pa->state != conn->recorded_state;
+	       pa->found != 0;
 }
 
 /* The record kept for this frame, if any (records are in frame order). */
@@ -409,8 +408,10 @@ static vsock_pkt_analysis_t *analyze_first_pass(packet_info *pinfo, vsockmon_pac
 		analyze_rw(me, peer, pinfo, pkt, &pa);
 	analyze_announcement(conn, me, peer, pinfo, pkt, &pa);
 	pa.state = (guint8)conn->state;
+	if (conn->state != conn->recorded_state)
+		pa.found |= VSOCK_FOUND_NEW_STATE;
 	pkt->conn_state = vsock_state_name(conn->state);
-	if (!worth_keeping(conn, pkt, &pa))
+	if (!worth_keeping(pkt, &pa))
 		return NULL;
 	conn->recorded_state = conn->state;
 	wmem_array_append_one(conn->records, pa);
@@ -555,7 +556,8 @@ void virtio_vsock_analysis_show(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
 	ti = proto_tree_add_item(tree, hf_analysis, tvb, 0, 0, ENC_NA);
 	proto_item_set_generated(ti);
 	analysis_tree = proto_item_add_subtree(ti, ett_analysis);
-	add_generated_uint(analysis_tree, hf_state, tvb, pa->state);
+	if (pa->found & VSOCK_FOUND_NEW_STATE)	/* like TCP's flags, only where it happens */
+		add_generated_uint(analysis_tree, hf_state, tvb, pa->state);
 	show_credit(tvb, pinfo, analysis_tree, ti, pkt, pa);
 	show_credit_messages(tvb, pinfo, analysis_tree, ti, pkt, pa);
 	show_connection(tvb, pinfo, analysis_tree, ti, pkt, pa);
@@ -574,7 +576,7 @@ void virtio_vsock_analysis_register(int proto)
 		  { "Connection analysis", "virtio_vsock.analysis", FT_NONE, BASE_NONE, NULL, 0x0, NULL, HFILL } },
 		{ &hf_state,
 		  { "Connection state", "virtio_vsock.analysis.state", FT_UINT8, BASE_DEC, VALS(state_names), 0x0,
-		    "State after this packet", HFILL } },
+		    "New connection state, on the packet that changed it", HFILL } },
 		{ &hf_credit,
 		  { "Credit before this packet", "virtio_vsock.analysis.credit", FT_UINT32, BASE_DEC, NULL, 0x0,
 		    "Bytes the sender may send: peer buf_alloc - (bytes sent - peer fwd_cnt)", HFILL } },

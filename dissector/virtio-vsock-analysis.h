@@ -48,6 +48,7 @@ enum {
 	VSOCK_FOUND_RW_BEFORE_HANDSHAKE = 1u << 15,
 	VSOCK_FOUND_MSG_CUT = 1u << 16,		/* a SEQPACKET message was left unfinished */
 	VSOCK_FOUND_MSG = 1u << 17,		/* SEQPACKET fragment: msg fields valid */
+	VSOCK_FOUND_NEW_STATE = 1u << 18,	/* the connection state changed here */
 };
 
 /* A SEQPACKET message being (or having been) joined. */
@@ -82,6 +83,10 @@ typedef struct vsock_pkt_analysis {
 	guint8 state;		/* vsock_state_t after this packet */
 	vsock_pkt_extra_t *extra;
 } vsock_pkt_analysis_t;
+
+/* The transport layer's Info line (packet-virtio-vsock.c). */
+#define VIRTIO_VSOCK_INFO_LEN 128
+void virtio_vsock_format_info(const vsockmon_packet_t *pkt, char *buf, size_t size);
 
 /* analysis (virtio-vsock-analysis.c) */
 void virtio_vsock_analysis_register(int proto);

@@ -93,8 +93,11 @@ static void dispatch_desegmentable(tvbuff_t *tvb, packet_info *pinfo, proto_tree
  */
 static void mark_as_segment(packet_info *pinfo, const vsockmon_packet_t *pkt)
 {
+	char info[VIRTIO_VSOCK_INFO_LEN];
+
+	virtio_vsock_format_info(pkt, info, sizeof(info));
 	col_set_str(pinfo->cinfo, COL_PROTOCOL, "VSOCK");
-	col_add_fstr(pinfo->cinfo, COL_INFO, "%s [segment of a reassembled PDU]", pkt->info ? pkt->info : "");
+	col_add_fstr(pinfo->cinfo, COL_INFO, "%s [segment of a reassembled PDU]", info);
 }
 
 /* The upper layer asked for more (first pass): where does the PDU end? */

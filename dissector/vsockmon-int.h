@@ -19,12 +19,20 @@
 #include "vsockmon_wire.h"
 #include "vsockmon-compat.h"
 
-/* Per-conversation state, one per (cid, port, cid, port) connection. */
+/* An address/port pair, lower (cid, port) endpoint first. */
+typedef struct vsockmon_stream_key {
+	guint64 cid[2];
+	guint32 port[2];
+} vsockmon_stream_key_t;
+
+/* One connection (vsockmon-streams.c). */
 typedef struct vsockmon_conv {
+	vsockmon_stream_key_t key;
 	guint32 stream;		/* vsockmon.stream, 0-based like tcp.stream */
-	guint64 flow0_cid;	/* sender of the first frame seen: flow 0 */
-	guint32 flow0_port;
-	guint32 closed_frame;	/* first frame after which a REQUEST starts a new stream (0: open) */
+	guint32 first_frame;
+	guint32 closed_frame;	/* first frame after which a CONNECT starts a new stream (0: open) */
+	gboolean flow0_is_low;	/* the first frame's sender is key endpoint 0: its direction is flow 0 */
+	struct vsockmon_conv *prev;	/* the pair's connection before this one */
 	void *transport_state;	/* the transport layer's connection analysis */
 } vsockmon_conv_t;
 
@@ -44,7 +52,6 @@ typedef struct vsockmon_packet {
 	/* connection */
 	guint32 stream;
 	int flow;		/* 0: sent by the connection's first sender, 1: the other side */
-	conversation_t *conv;
 	vsockmon_conv_t *vconv;
 
 	/* transport header, filled in by the transport layer when present */
@@ -57,11 +64,12 @@ typedef struct vsockmon_packet {
 	guint32 fwd_cnt;
 	guint32 payload_len;	/* payload bytes the frame carries (reported) */
 	const char *conn_state;	/* connection state after this packet, for the tables */
-	const char *info;	/* the transport layer's Info line, restored on PDU segments */
 
-	/* items the transport layer attaches expert info to */
+	/* items expert info goes to (NULL without a tree) */
 	proto_item *hdr_len_item;
 	proto_item *op_item;
+	proto_item *transport_item;
+	proto_item *reserved_item;
 } vsockmon_packet_t;
 
 /* Hand a payload (RW data, or a reassembled PDU) to the upper layers:
@@ -76,7 +84,14 @@ void vsockmon_follow_payload(tvbuff_t *payload_tvb, packet_info *pinfo);
 void vsockmon_dissect_payload(tvbuff_t *payload_tvb, packet_info *pinfo, proto_tree *tree,
 			      vsockmon_packet_t *pkt);
 
-/* The monitor layer marks a connection closed (RST seen) so that the next
+/* The connection table (vsockmon-streams.c). */
+void vsockmon_streams_init(void);
+guint32 vsockmon_streams_count(void);
+void vsockmon_stream_lookup(packet_info *pinfo, vsockmon_packet_t *pkt);
+vsockmon_conv_t *vsockmon_stream_find(guint64 src_cid, guint32 src_port, guint64 dst_cid, guint32 dst_port,
+				      guint32 frame);
+
+/* The transport layer marks a connection closed (RST seen) so that the next
  * REQUEST on the same address/port pair starts a new stream. */
 void vsockmon_conv_mark_closed(vsockmon_packet_t *pkt, packet_info *pinfo);
 
