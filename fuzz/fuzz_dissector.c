@@ -54,8 +54,13 @@
 #include <wsutil/privileges.h>
 #include <wsutil/report_message.h>
 #include <wsutil/wslog.h>
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FUZZ_HAVE_ASAN 1	/* not in the coverage build (fuzz/coverage.sh) */
 #include <sanitizer/allocator_interface.h>
 #include <sanitizer/common_interface_defs.h>
+#endif
+#endif
 
 /* The plugin's entry point (dissector/plugin.c), linked in statically. */
 void plugin_register(void);
@@ -342,10 +347,12 @@ static guint32 last_frame_num;
 
 static void report_heap(void)
 {
+#ifdef FUZZ_HAVE_ASAN
 	fprintf(stderr, "fuzz_dissector: heap %zu bytes after %lu inputs of this session\n",
 		__sanitizer_get_current_allocated_bytes(), session_inputs);
 	if (strcmp(debug_heap, "profile") == 0)
 		__sanitizer_print_memory_profile(90, 8);
+#endif
 }
 
 static epan_t *current_session(void)

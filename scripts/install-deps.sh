@@ -16,8 +16,8 @@ packages=(
 	sparse linux-source-6.1
 	# kmod_dkms: kmod/dkms.conf is built by the real dkms
 	dkms
-	# fuzz/: libFuzzer, ASan and UBSan runtimes
-	clang-14 libclang-rt-14-dev
+	# fuzz/: libFuzzer, ASan and UBSan runtimes; llvm-cov for fuzz/coverage.sh
+	clang-14 libclang-rt-14-dev llvm-14
 	# benchmarks (bench/): max RSS and CPU per run, instruction counts
 	time valgrind
 )
