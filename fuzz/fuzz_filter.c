@@ -32,9 +32,10 @@
 #define SNAPLEN 262144u
 /* BPF_MAXINSNS of <linux/filter.h>, whose macros clash with pcap/bpf.h */
 #define KERNEL_BPF_MAXINSNS 4096u
-/* Longer inputs only make deeper recursion; 4 KiB is plenty for a filter
- * typed in Wireshark's dialog (libFuzzer's default -max_len too). */
-#define MAX_FILTER_TEXT 8192
+/* The longest filter vsockdump can be given: one command-line argument
+ * (Linux's MAX_ARG_STRLEN), which is how Wireshark passes it. run.sh
+ * fuzzes with -max_len=4096; longer inputs are for reproducers. */
+#define MAX_FILTER_TEXT 131072
 #define N_FRAMES 16
 #define FRAME_ROOM (VSOCKMON_HDR_LEN + VIRTIO_VSOCK_HDR_LEN + 8)
 
