@@ -17,6 +17,9 @@
  *      "(F) and (F)" and "(F) or (F)" accept the same frames as F. This
  *      catches wrong jump targets (the true/false labels, the relaxation
  *      of far jumps), not just crashes.
+ *   4. Compiler and a reference evaluator written from the documentation
+ *      (README, man page) agree: the same strings are valid, and a valid
+ *      filter accepts the same frames.
  * A violated property abort()s, which libFuzzer reports as a crash.
  */
 #include <stdint.h>
@@ -205,6 +208,278 @@ static int is_blank(const char *text)
 	return text[strspn(text, " \t\n\v\f\r")] == '\0';
 }
 
+/* ---- reference: the language as documented, evaluated directly ----
+ *
+ * An independent reading of extcap/README.md and vsockdump.1, not of
+ * filter.c: numbers are decimal or 0x hex; cid/port need the 32-byte
+ * monitor header, op/type a whole virtio header (transport VIRTIO, header
+ * length >= 44, 76 bytes captured). Parsing and evaluating at once, every
+ * node yields the set of frames it accepts (bit i: frame i). */
+
+#define REF_MAX_DEPTH 2000	/* deeper: no verdict (the harness's own stack) */
+#define REF_NUMBER_ROOM 32	/* filter.c's token buffer: longer numbers are refused */
+
+enum ref_verdict { REF_OK, REF_SYNTAX, REF_TOO_DEEP };
+
+struct ref {
+	const char *pos;
+	const char *tok;	/* current token */
+	size_t len;
+	int depth;
+	enum ref_verdict verdict;
+};
+
+static int ref_word_char(char c, int first)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+	       (!first && c >= '0' && c <= '9');
+}
+
+static void ref_next(struct ref *r)
+{
+	const char *s = r->pos;
+	const char *e;
+
+	while (*s == ' ' || (*s >= '\t' && *s <= '\r'))
+		s++;
+	e = s;
+	if (*s == '\0')
+		;
+	else if (ref_word_char(*s, 1) || (*s >= '0' && *s <= '9'))
+		for (e = s + 1; ref_word_char(*e, 0); e++)
+			;
+	else if ((s[0] == '&' && s[1] == '&') || (s[0] == '|' && s[1] == '|'))
+		e = s + 2;
+	else
+		e = s + 1;
+	r->tok = s;
+	r->len = (size_t)(e - s);
+	r->pos = e;
+}
+
+static int ref_is(const struct ref *r, const char *word)
+{
+	return strlen(word) == r->len && strncmp(r->tok, word, r->len) == 0;
+}
+
+static void ref_error(struct ref *r)
+{
+	if (r->verdict == REF_OK)
+		r->verdict = REF_SYNTAX;
+}
+
+/* Decimal, or 0x/0X hex; consumes the token when it is a number <= max. */
+static int ref_number(struct ref *r, uint64_t max, uint64_t *value)
+{
+	const char *c = r->tok, *end = r->tok + r->len;
+	int hex = r->len > 2 && c[0] == '0' && (c[1] == 'x' || c[1] == 'X');
+	uint64_t v = 0;
+
+	if (r->len == 0 || r->len >= REF_NUMBER_ROOM || !(c[0] >= '0' && c[0] <= '9'))
+		return 0;
+	for (c += hex ? 2 : 0; c < end; c++) {
+		unsigned int digit;
+
+		if (*c >= '0' && *c <= '9')
+			digit = (unsigned int)(*c - '0');
+		else if (hex && *c >= 'a' && *c <= 'f')
+			digit = (unsigned int)(*c - 'a' + 10);
+		else if (hex && *c >= 'A' && *c <= 'F')
+			digit = (unsigned int)(*c - 'A' + 10);
+		else
+			return 0;
+		if (v > (max - digit) / (hex ? 16 : 10))
+			return 0;
+		v = v * (hex ? 16 : 10) + digit;
+	}
+	*value = v;
+	ref_next(r);
+	return 1;
+}
+
+static uint64_t le_at(const struct frame *f, unsigned int off, unsigned int bytes)
+{
+	uint64_t v = 0;
+
+	while (bytes--)
+		v = v << 8 | f->bytes[off + bytes];
+	return v;
+}
+
+/* Frames whose field at @off (of @bytes) is @value; sides: 1 src, 2 dst, 3 either. */
+static uint32_t ref_address(unsigned int src_off, unsigned int dst_off, unsigned int bytes,
+			    int sides, uint64_t value)
+{
+	uint32_t set = 0;
+	int i;
+
+	for (i = 0; i < N_FRAMES; i++) {
+		const struct frame *f = &frames[i];
+
+		if (f->len < VSOCKMON_HDR_LEN)
+			continue;
+		if (((sides & 1) && le_at(f, src_off, bytes) == value) ||
+		    ((sides & 2) && le_at(f, dst_off, bytes) == value))
+			set |= 1u << i;
+	}
+	return set;
+}
+
+static uint32_t ref_virtio_field(unsigned int off, uint64_t value)
+{
+	uint32_t set = 0;
+	int i;
+
+	for (i = 0; i < N_FRAMES; i++) {
+		const struct frame *f = &frames[i];
+
+		if (f->len >= VSOCKMON_HDR_LEN + VIRTIO_VSOCK_HDR_LEN &&
+		    le_at(f, VSOCKMON_OFF_TRANSPORT, 2) == AF_VSOCK_TRANSPORT_VIRTIO &&
+		    le_at(f, VSOCKMON_OFF_LEN, 2) >= VIRTIO_VSOCK_HDR_LEN &&
+		    le_at(f, VSOCKMON_FRAME_VIRTIO_OFF(off), 2) == value)
+			set |= 1u << i;
+	}
+	return set;
+}
+
+static int ref_keyword(struct ref *r, const char *const *words, const uint64_t *values,
+		       uint64_t *value)
+{
+	for (; *words; words++, values++) {
+		if (ref_is(r, *words)) {
+			*value = *values;
+			ref_next(r);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static uint32_t ref_primitive(struct ref *r)
+{
+	static const char *const cid_words[] = { "hypervisor", "local", "host", NULL };
+	static const uint64_t cid_values[] = { 0, 1, 2 };
+	static const char *const op_words[] = { "request", "response", "rst", "shutdown", "rw",
+						 "credit_update", "credit_request", NULL };
+	static const uint64_t op_values[] = { 1, 2, 3, 4, 5, 6, 7 };
+	static const char *const type_words[] = { "stream", "seqpacket", NULL };
+	static const uint64_t type_values[] = { 1, 2 };
+	int sides = 3;
+	uint64_t v;
+
+	if (ref_is(r, "src") || ref_is(r, "dst")) {
+		sides = ref_is(r, "src") ? 1 : 2;
+		ref_next(r);
+		if (!ref_is(r, "cid") && !ref_is(r, "port")) {
+			ref_error(r);
+			return 0;
+		}
+	}
+	if (ref_is(r, "cid")) {
+		ref_next(r);
+		if (ref_keyword(r, cid_words, cid_values, &v) || ref_number(r, UINT64_MAX, &v))
+			return ref_address(VSOCKMON_OFF_SRC_CID, VSOCKMON_OFF_DST_CID, 8, sides, v);
+	} else if (ref_is(r, "port")) {
+		ref_next(r);
+		if (ref_number(r, UINT32_MAX, &v))
+			return ref_address(VSOCKMON_OFF_SRC_PORT, VSOCKMON_OFF_DST_PORT, 4, sides, v);
+	} else if (ref_is(r, "op")) {
+		ref_next(r);
+		if (ref_keyword(r, op_words, op_values, &v))
+			return ref_virtio_field(VIRTIO_VSOCK_OFF_OP, v);
+	} else if (ref_is(r, "type")) {
+		ref_next(r);
+		if (ref_keyword(r, type_words, type_values, &v))
+			return ref_virtio_field(VIRTIO_VSOCK_OFF_TYPE, v);
+	}
+	ref_error(r);
+	return 0;
+}
+
+static uint32_t ref_expr(struct ref *r);
+
+static uint32_t ref_factor(struct ref *r)
+{
+	const uint32_t all = (1u << N_FRAMES) - 1;
+	uint32_t set;
+
+	if (++r->depth > REF_MAX_DEPTH) {
+		r->verdict = REF_TOO_DEEP;
+		return 0;
+	}
+	if (ref_is(r, "not") || ref_is(r, "!")) {
+		ref_next(r);
+		set = ~ref_factor(r) & all;
+	} else if (ref_is(r, "(")) {
+		ref_next(r);
+		set = ref_expr(r);
+		if (ref_is(r, ")"))
+			ref_next(r);
+		else
+			ref_error(r);
+	} else {
+		set = ref_primitive(r);
+	}
+	r->depth--;
+	return set;
+}
+
+static uint32_t ref_term(struct ref *r)
+{
+	uint32_t set = ref_factor(r);
+
+	while (r->verdict == REF_OK && (ref_is(r, "and") || ref_is(r, "&&"))) {
+		ref_next(r);
+		set &= ref_factor(r);
+	}
+	return set;
+}
+
+static uint32_t ref_expr(struct ref *r)
+{
+	uint32_t set = ref_term(r);
+
+	while (r->verdict == REF_OK && (ref_is(r, "or") || ref_is(r, "||"))) {
+		ref_next(r);
+		set |= ref_term(r);
+	}
+	return set;
+}
+
+/* The reference's verdict on @text and, if valid, the frames it accepts. */
+static enum ref_verdict ref_filter(const char *text, uint32_t *accepted)
+{
+	struct ref r = { .pos = text };
+
+	ref_next(&r);
+	if (r.len == 0) {	/* blank: everything */
+		*accepted = (1u << N_FRAMES) - 1;
+		return REF_OK;
+	}
+	*accepted = ref_expr(&r);
+	if (r.verdict == REF_OK && r.len != 0)
+		r.verdict = REF_SYNTAX;	/* trailing tokens */
+	return r.verdict;
+}
+
+/* The compiler and the reference must agree on validity and on every frame. */
+static void check_reference(const char *text, int compiled, uint32_t accepted)
+{
+	uint32_t expected;
+	enum ref_verdict verdict = ref_filter(text, &expected);
+
+	if (verdict == REF_TOO_DEEP)
+		return;
+	if (compiled && verdict == REF_SYNTAX)
+		fail("compiles a filter the documented language rejects", text);
+	if (!compiled && verdict == REF_OK)
+		fail("rejects a filter the documented language accepts", text);
+	if (compiled && accepted != expected) {
+		fprintf(stderr, "accepted %#x, the documented meaning accepts %#x\n", accepted, expected);
+		fail("program disagrees with the documented meaning", text);
+	}
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -216,7 +491,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint32_t all = (1u << N_FRAMES) - 1;
-	uint32_t accepted;
+	uint32_t accepted = 0;
+	int compiled;
 	char *text;
 
 	if (size > MAX_FILTER_TEXT)
@@ -226,8 +502,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data, size);
 	text[size] = '\0';
+	compiled = compile_and_run(text, &accepted) == 0;
+	check_reference(text, compiled, accepted);
 	/* A blank filter accepts all but is no operand: derive only from real ones. */
-	if (compile_and_run(text, &accepted) == 0 && !is_blank(text)) {
+	if (compiled && !is_blank(text)) {
 		check_derived("not (%s)%.0s", text, ~accepted & all);
 		check_derived("(%s) and (%s)", text, accepted);
 		check_derived("(%s) or (%s)", text, accepted);
