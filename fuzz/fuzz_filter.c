@@ -9,8 +9,9 @@
  *   2. A compiled program must be valid classic BPF: libpcap's
  *      bpf_validate() (jumps forward and in range, known opcodes, ends in
  *      a return), plus our own checks: every return is 0 or the snaplen,
- *      no load reaches past the 76 header bytes the language reads, and
- *      the program fits the kernel's BPF_MAXINSNS.
+ *      no load reaches past the 76 header bytes the language reads (and,
+ *      with FUZZ_FILTER_MAXINSNS=1, the program fits the kernel's
+ *      BPF_MAXINSNS).
  *   3. It runs over crafted frames (every op and type, short frames,
  *      non-virtio transports, 64-bit CIDs) with bpf_filter(), and
  *      agrees with itself: "not (F)" accepts exactly the frames F rejects,
@@ -48,6 +49,14 @@ struct frame {
 };
 
 static struct frame frames[N_FRAMES];
+
+/*
+ * FUZZ_FILTER_OCTAL=1: read a leading zero as octal, as filter.c does today
+ * (samples/crafted-fuzz/filter-leading-zero.filter), so a long run can look
+ * past that known bug for others.
+ */
+static int octal_zero;
+static int strict_maxinsns;
 
 static void put_le16(unsigned char *p, uint16_t v)
 {
@@ -131,7 +140,10 @@ static void check_program(const struct bpf_program *prog, const char *text)
 
 	if (prog->bf_len == 0 || !prog->bf_insns)
 		fail("compiled to an empty program", text);
-	if (prog->bf_len > KERNEL_BPF_MAXINSNS)
+	/* Longer than the kernel's BPF_MAXINSNS is legal: libpcap then warns
+	 * ("Filter too complex for kernel") and filters in user space. Counted,
+	 * not failed: FUZZ_FILTER_MAXINSNS=1 makes it fatal. */
+	if (prog->bf_len > KERNEL_BPF_MAXINSNS && strict_maxinsns)
 		fail("program longer than BPF_MAXINSNS: the kernel would refuse it", text);
 	if (!bpf_validate(prog->bf_insns, (int)prog->bf_len))
 		fail("bpf_validate() rejects the program", text);
@@ -216,12 +228,6 @@ static int is_blank(const char *text)
  * length >= 44, 76 bytes captured). Parsing and evaluating at once, every
  * node yields the set of frames it accepts (bit i: frame i). */
 
-/*
- * FUZZ_FILTER_OCTAL=1: read a leading zero as octal, as filter.c does today
- * (samples/crafted-fuzz/filter-leading-zero.filter), so a long run can look
- * past that known bug for others.
- */
-static int octal_zero;
 
 #define REF_MAX_DEPTH 2000	/* deeper: no verdict (the harness's own stack) */
 #define REF_NUMBER_ROOM 32	/* filter.c's token buffer: longer numbers are refused */
@@ -494,6 +500,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	make_frames();
 	octal_zero = getenv("FUZZ_FILTER_OCTAL") && strcmp(getenv("FUZZ_FILTER_OCTAL"), "1") == 0;
+	strict_maxinsns = getenv("FUZZ_FILTER_MAXINSNS") && strcmp(getenv("FUZZ_FILTER_MAXINSNS"), "1") == 0;
 	return 0;
 }
 
