@@ -163,6 +163,34 @@ static void register_vsockmon_taps(void)
 		die("no VSOCK follower");
 }
 
+/*
+ * FUZZ_PREFS="name:value,name:value": preferences for this run, e.g.
+ * "virtio_vsock.reassemble_stream:FALSE,vsockmon.try_heuristic_first:TRUE",
+ * so the other branches of the plugin's options get fuzzed too.
+ */
+static void apply_prefs_from_env(void)
+{
+	const char *list = getenv("FUZZ_PREFS");
+	gchar **items;
+	int i;
+
+	if (!list || !*list)
+		return;
+	items = g_strsplit(list, ",", -1);
+	for (i = 0; items[i]; i++) {
+		char *errmsg = NULL;
+
+		if (prefs_set_pref(items[i], &errmsg) != PREFS_SET_OK) {
+			fprintf(stderr, "fuzz_dissector: bad FUZZ_PREFS item '%s': %s\n", items[i],
+				errmsg ? errmsg : "unknown preference");
+			abort();
+		}
+		g_free(errmsg);
+	}
+	g_strfreev(items);
+	prefs_apply_all();
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	e_prefs *prefs;
@@ -197,6 +225,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!epan_init(NULL, NULL, FALSE))
 		die("epan_init failed");
 	prefs = epan_load_settings();
+	apply_prefs_from_env();
 	build_column_format_array(&fuzz_cinfo, prefs->num_cols, TRUE);
 	register_vsockmon_taps();
 	(void)argc;

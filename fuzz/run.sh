@@ -92,7 +92,7 @@ for target in "${targets[@]}"; do
 		status=1
 		echo "run.sh: $target FAILED; artifacts:" >&2
 		ls -1 "$artifacts" >&2
-		grep -E 'ERROR|SUMMARY|runtime error|fuzz_filter:|fuzz_dissector:' "$log" | head -20 >&2 || true
+		grep -E 'ERROR|SUMMARY|runtime error|^fuzz_|^filter: |^accepted' "$log" | cut -c1-400 | head -20 >&2 || true
 	fi
 done
 exit "$status"

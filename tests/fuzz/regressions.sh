@@ -32,7 +32,7 @@ replay() {
 	else
 		failures=$((failures + 1))
 		echo "FAIL: $target over $what" >&2
-		grep -E 'ERROR|SUMMARY|runtime error|Running:|fuzz_' "$log" | tail -15 >&2
+		grep -E 'ERROR|SUMMARY|runtime error|Running:|^fuzz_|^filter: |^accepted' "$log" | cut -c1-300 | tail -15 >&2
 	fi
 }
 
@@ -64,9 +64,10 @@ if [ "${#repro_captures[@]}" -gt 0 ]; then
 		fi
 	done
 fi
-if [ "${#repro_filters[@]}" -gt 0 ]; then
-	replay fuzz_filter reproducer-filters "${repro_filters[@]}"
-fi
+# one at a time: a replay stops at its first crash
+for filter_file in "${repro_filters[@]}"; do
+	replay fuzz_filter "$(basename "$filter_file")" "$filter_file"
+done
 
 echo "regressions: ${#repro_captures[@]} capture(s), ${#repro_filters[@]} filter(s) in $crafted; $failures failure(s)"
 [ "$failures" -eq 0 ]
