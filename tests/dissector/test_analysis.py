@@ -2,12 +2,13 @@
 generator's manifests) and on crafted faults (samples/crafted/analysis.pcap)."""
 import json
 import os
+import shutil
 import sys
 import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from vsmtest import SAMPLES, SHARED, fields, frame_numbers, readable_copy, sample, tshark  # noqa: E402
+from vsmtest import SAMPLES, SHARED, fields, frame_numbers, make_home, readable_copy, sample, tshark  # noqa: E402
 
 CREDIT_EXPERTS = ("Zero credit", "exceeded its credit", "reopens the window")
 
@@ -264,6 +265,26 @@ class Ttrpc(unittest.TestCase):
     def test_payload_goes_to_protobuf(self):
         rows = fields(real("ttrpc"), "frame.protocols", display_filter="ttrpc")
         self.assertTrue(all(r["frame.protocols"].endswith("ttrpc:protobuf") for r in rows), rows)
+
+    def test_payload_decoded_by_type_with_the_users_proto(self):
+        protos = tempfile.mkdtemp(prefix="vsockmon-protos-")
+        self.addCleanup(shutil.rmtree, protos, True)
+        os.chmod(protos, 0o755)
+        proto = os.path.join(protos, "containerd-task.proto")
+        with open(os.path.join(os.path.dirname(__file__), "protos", "containerd-task.proto")) as src, \
+                open(proto, "w") as dst:
+            dst.write(src.read())
+        os.chmod(proto, 0o644)
+        home = make_home({"protobuf_search_paths": '"%s","TRUE"\n' % protos})
+        self.addCleanup(shutil.rmtree, home, True)
+        rows = fields(real("ttrpc"), "protobuf.message.name", "protobuf.field.name", display_filter="ttrpc",
+                      home=home)
+        self.assertEqual([(r["protobuf.message.name"], r["protobuf.field.name"]) for r in rows],
+                         [("containerd.task.v2.ConnectRequest", "id"),
+                          ("containerd.task.v2.ConnectResponse", "shim_pid,task_pid,version")])
+        # without the .proto, protobuf still shows the fields, by number only
+        bare = fields(real("ttrpc"), "protobuf.message.name", display_filter="ttrpc")
+        self.assertNotIn("containerd.task.v2.ConnectRequest", [r["protobuf.message.name"] for r in bare])
 
     def test_decode_as_overrides_the_default_port(self):
         self.assertEqual(frame_numbers(real("ttrpc"), "ttrpc", extra=("-d", "vsockmon.port==1024,http")), [])

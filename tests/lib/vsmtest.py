@@ -36,21 +36,23 @@ def sample(*parts):
     return readable_copy(os.path.join(SAMPLES, *parts))
 
 
-def tshark(*args, plugin=True, check=True):
-    """Run tshark with the plugin (or without it, plugin=False); return stdout."""
+def tshark(*args, plugin=True, check=True, home=None):
+    """Run tshark with the plugin (or without it, plugin=False); return stdout.
+    home: a prepared HOME (e.g. with ~/.config/wireshark files) instead of a fresh one."""
     if plugin:
         if not PLUGIN or not os.path.exists(PLUGIN):
             raise unittest.SkipTest("VSOCKMON_PLUGIN not built")
         cmd = [TSHARK_USER, PLUGIN] + list(args)
     else:
         cmd = [TSHARK_USER, "-"] + list(args)
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = dict(os.environ, TSHARK_HOME=home) if home else None
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     if check and proc.returncode != 0:
         raise AssertionError("tshark %s failed (%d): %s" % (" ".join(args), proc.returncode, proc.stderr))
     return proc.stdout
 
 
-def fields(capture, *names, display_filter=None, extra=()):
+def fields(capture, *names, display_filter=None, extra=(), home=None):
     """One dict per displayed frame with the asked fields (multi-values joined by ',')."""
     args = ["-r", capture, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a",
             "-E", "aggregator=,"]
@@ -60,11 +62,26 @@ def fields(capture, *names, display_filter=None, extra=()):
         args += ["-Y", display_filter]
     args += list(extra)
     rows = []
-    for line in tshark(*args).splitlines():
+    for line in tshark(*args, home=home).splitlines():
         values = line.split("\t")
         values += [""] * (len(names) - len(values))
         rows.append(dict(zip(names, values)))
     return rows
+
+
+def make_home(config_files):
+    """A HOME for the unprivileged tshark with {name: text} in ~/.config/wireshark."""
+    home = tempfile.mkdtemp(prefix="vsockmon-home-")
+    config = os.path.join(home, ".config", "wireshark")
+    os.makedirs(config)
+    for name, text in config_files.items():
+        with open(os.path.join(config, name), "w") as f:
+            f.write(text)
+    for root, dirs, files in os.walk(home):
+        for entry in dirs + files:
+            os.chmod(os.path.join(root, entry), 0o777)
+    os.chmod(home, 0o777)
+    return home
 
 
 def frame_numbers(capture, display_filter, extra=()):
