@@ -126,8 +126,10 @@ measure() {
 
 main() {
 	local traffic=$build/tests/traffic/vsock-traffic flood=$tools/vsock-flood w who
-	[ -x "$traffic" ] && [ -x "$flood" ] && [ -x "$build/extcap/vsockdump" ] ||
-		fail "missing binaries in $build / $tools"
+	local bin
+	for bin in "$traffic" "$flood" "$build/extcap/vsockdump"; do
+		[ -x "$bin" ] || fail "missing $bin"
+	done
 	ip link add "$link" type vsockmon
 	ip link set "$link" up
 	ethtool -S "$link" | grep -q payload_frames || fail "our module's ethtool counters are missing"
