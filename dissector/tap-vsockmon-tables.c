@@ -7,7 +7,8 @@
  * named TCP, UDP or SCTP, and a vsock connection is nothing without its
  * ports. So the plugin registers its own printers under the same names
  * (before tshark registers the generic ones, so ours are found first); the
- * rows come from the same tap callbacks as the GUI's tables.
+ * rows come from the same tap callbacks as the GUI's tables. Only in tshark:
+ * the GUI's tables have port columns already.
  */
 #include "vsockmon-int.h"
 
@@ -179,6 +180,9 @@ void vsockmon_register_cli_tables(void)
 		REGISTER_STAT_GROUP_ENDPOINT_LIST, "VSOCK Endpoints", "endpoints,vsockmon", endpoint_init, 0, NULL
 	};
 
+	/* Wireshark's own "-z conv,vsockmon" opens its Conversations dialog: leave it be. */
+	if (g_strcmp0(g_get_prgname(), "tshark") != 0)
+		return;
 	register_stat_tap_ui(&conv_ui, NULL);
 	register_stat_tap_ui(&endpoint_ui, NULL);
 }
