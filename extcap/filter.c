@@ -45,12 +45,20 @@ struct token {
 	size_t len;
 };
 
+/*
+ * How deep 'not' and parentheses may nest. The parser and the code
+ * generator recurse once per level: without a bound, a long enough filter
+ * (one command-line argument holds 128 KiB) overflows the stack.
+ */
+#define FILTER_MAX_NESTING 64
+
 struct parser {
 	const char *text;
 	const char *pos;	/* lexer position after the current token */
 	struct token tok;	/* current (lookahead) token */
 	char *err;
 	bool failed;
+	unsigned int depth;	/* 'not' and '(' levels open around the current token */
 };
 
 static void lex_next(struct parser *p)
@@ -197,10 +205,26 @@ static bool match_keyword(struct parser *p, const struct keyword_value *table,
 	return false;
 }
 
-/* Decimal or 0x-hex, at most @max; consumes the token on success. */
+/* Only digits of @base, at least one: strtoull alone would take signs, spaces, a second 0x. */
+static bool all_digits(const char *s, int base)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (base == 16 ? !isxdigit((unsigned char)*s) : !isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+/*
+ * Decimal or 0x-hex, at most @max; consumes the token on success. A leading
+ * zero is still decimal: "port 01024" means 1024, not octal 532.
+ */
 static bool parse_number(struct parser *p, uint64_t max, uint64_t *value)
 {
 	char buf[32];
+	const char *digits = buf;
+	int base = 10;
 	char *end;
 	unsigned long long v;
 
@@ -208,8 +232,14 @@ static bool parse_number(struct parser *p, uint64_t max, uint64_t *value)
 		return false;
 	memcpy(buf, p->tok.start, p->tok.len);
 	buf[p->tok.len] = '\0';
+	if (buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X')) {
+		base = 16;
+		digits = buf + 2;
+	}
+	if (!all_digits(digits, base))
+		return false;
 	errno = 0;
-	v = strtoull(buf, &end, 0);
+	v = strtoull(digits, &end, base);
 	if (errno || *end != '\0' || v > max)
 		return false;
 	*value = v;
@@ -271,7 +301,10 @@ static struct node *parse_primitive(struct parser *p)
 	return n;
 }
 
-static struct node *parse_factor(struct parser *p)
+static struct node *parse_factor(struct parser *p);
+
+/* 'not' FACTOR or ( EXPR ): the two ways a filter nests. */
+static struct node *parse_nested(struct parser *p)
 {
 	struct node *n;
 
@@ -291,7 +324,28 @@ static struct node *parse_factor(struct parser *p)
 			lex_next(p);
 		return n;
 	}
-	return parse_primitive(p);
+	return NULL;
+}
+
+static struct node *parse_factor(struct parser *p)
+{
+	struct node *n;
+
+	if (!tok_is(p, "not") && p->tok.kind != TOK_NOT && p->tok.kind != TOK_LPAREN)
+		return parse_primitive(p);
+	if (p->depth == FILTER_MAX_NESTING) {
+		if (!p->failed)
+			snprintf(p->err, FILTER_ERR_LEN,
+				 "filter: '%.*s' at column %zu nests 'not' and parentheses deeper than %d levels",
+				 (int)p->tok.len, p->tok.start, (size_t)(p->tok.start - p->text) + 1,
+				 FILTER_MAX_NESTING);
+		p->failed = true;
+		return NULL;
+	}
+	p->depth++;
+	n = parse_nested(p);
+	p->depth--;
+	return n;
 }
 
 /* Left-associative chain of one binary operator. */

@@ -215,6 +215,48 @@ static void test_port(void)
 	expect("port 0x78563412", s, 0);	/* byte order matters */
 }
 
+/* Numbers are decimal or 0x hex, never octal (found by fuzz_filter). */
+static void test_number_bases(void)
+{
+	struct frame_spec s = base();
+
+	expect("dst port 080", s, 1);		/* 80, not an octal error */
+	expect("dst port 0000080", s, 1);
+	s.dst_port = 1024;
+	expect("dst port 01024", s, 1);		/* not octal 532 */
+	s.dst_port = 532;
+	expect("dst port 01024", s, 0);
+	expect("dst port 0X214", s, 1);
+	expect_error("port 0x", "'0x'");
+	expect_error("port 0x0x10", "'0x0x10'");
+	expect_error("port 0xg1", "'0xg1'");
+}
+
+/* Nesting is bounded (found by fuzz_filter: 40,000 parentheses overflowed the stack). */
+static void test_nesting_limit(void)
+{
+	struct frame_spec s = base();
+	char deep[200 + 64 * 2], *p = deep;
+	int i;
+
+	for (i = 0; i < 64; i++)
+		*p++ = '(';
+	p += sprintf(p, "dst port 80");
+	for (i = 0; i < 64; i++)
+		*p++ = ')';
+	*p = '\0';
+	expect(deep, s, 1);			/* 64 levels: fine */
+	memmove(deep + 1, deep, strlen(deep) + 1);
+	deep[0] = '(';
+	strcat(deep, ")");
+	expect_error(deep, "deeper than 64 levels");	/* 65: a clear error, no crash */
+	p = deep;
+	for (i = 0; i < 65; i++)
+		p += sprintf(p, "not ");
+	sprintf(p, "dst port 80");
+	expect_error(deep, "deeper than 64 levels");
+}
+
 static void test_op(void)
 {
 	static const char *const names[] = {
@@ -432,6 +474,8 @@ int main(void)
 	test_long_filter();
 	test_program_length();
 	test_errors();
+	test_number_bases();
+	test_nesting_limit();
 	test_return_value();
 	printf("%d checks, %d failures\n", checks, failures);
 	return failures ? 1 : 0;
