@@ -9,19 +9,21 @@
 #   b) analysis: tshark -2 -V -r CAP            (two passes, full tree: every
 #                field, expert info, reassembly and analysis of the plugin)
 #   c) memory:   max RSS plugin - built-in, at two capture sizes, per extra
-#                conversation (cancels tshark's fixed cost)
+#                conversation (cancels tshark's fixed cost); also without the
+#                reassembled SEQPACKET messages the plugin keeps (as TCP does)
 #   d) instructions (callgrind, repeatable) for a) and b) on a small capture,
 #      and the plugin's hot spots (callgrind_annotate).
-# Wall/user/sys are medians of BENCH_RUNS runs. Writes bench/results/dissector.json.
+# Wall/user/sys are medians of BENCH_RUNS runs (the ratio of the fastest runs
+# is printed too: other jobs on a shared machine only ever add time). Writes bench/results/dissector.json.
 # Exit status non-zero if anything could not be measured.
 #
-# Knobs: BENCH_RUNS (3), BENCH_CONNS (50000: the big capture, >= 1 M frames),
+# Knobs: BENCH_RUNS (5), BENCH_CONNS (50000: the big capture, >= 1 M frames),
 #   BENCH_ANALYSIS_CONNS (10000), BENCH_CG_CONNS (1000), BENCH_SEED (42),
 #   BENCH_BUILD (.cache/build-bench), BENCH_CACHE (.cache/bench).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-runs=${BENCH_RUNS:-3}
+runs=${BENCH_RUNS:-5}
 conns=${BENCH_CONNS:-50000}
 analysis_conns=${BENCH_ANALYSIS_CONNS:-10000}
 cg_conns=${BENCH_CG_CONNS:-1000}
@@ -77,7 +79,12 @@ capture_for() {
 
 # Frame count recorded by the generator for capture $1.
 frames_of() {
-	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["frames"])' "$1.json"
+	json_of "$1" frames
+}
+
+# Field $2 of the generator's summary of capture $1.
+json_of() {
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1.json" "$2"
 }
 
 # The dissector that decodes frame 1 must be the one we think we run:
@@ -162,6 +169,19 @@ callgrind_run() {
 	sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$out" | head -1
 }
 
+# Inclusive instructions of the functions named $2... in callgrind profile $1
+# (summed; they do not call each other).
+cg_inclusive() {
+	local out=$1
+	shift
+	callgrind_annotate --inclusive=yes --threshold=100 "$out" 2>/dev/null |
+		awk -v names=" $* " '{
+			fn = ""
+			for (i = 1; i <= NF; i++) if ($i ~ /^\?\?\?:/) { fn = substr($i, 5); break }
+			if (fn != "" && index(names, " " fn " ")) { gsub(",", "", $1); sum += $1 }
+		} END { printf "%.0f\n", sum }'
+}
+
 # Hot spots inside vsockmon.so: self and inclusive cost of its functions
 # (callgrind_annotate names them by source file under dissector/).
 hot_spots() {
@@ -219,14 +239,27 @@ main() {
 		hot_spots "$cache/callgrind/plugin-columns.out"
 	} >"$repo/bench/results/dissector-hotspots.txt"
 
+	# full analysis split into dissection and -V tree printing
+	local split=() f
+	for f in plugin-analysis builtin-analysis; do
+		split+=("$(cg_inclusive "$cache/callgrind/$f.out" epan_dissect_run epan_dissect_run_with_taps)")
+		split+=("$(cg_inclusive "$cache/callgrind/$f.out" proto_tree_print)")
+	done
+	for f in "${split[@]}"; do
+		[[ "$f" =~ ^[1-9][0-9]*$ ]] || fail "cannot split the full analysis profile: '${split[*]}'"
+	done
+
 	python3 "$repo/bench/summarize-dissector.py" "$work/times.tsv" "$results" \
+		--ir-analysis-split "${split[@]}" \
 		--frames "$(frames_of "$big")" --connections "$conns" \
 		--half-frames "$(frames_of "$half")" --half-connections $((conns / 2)) \
 		--analysis-frames "$(frames_of "$analysis")" --analysis-connections "$analysis_conns" \
 		--analysis-half-frames "$(frames_of "$analysis_half")" \
 		--analysis-half-connections $((analysis_conns / 2)) \
 		--cg-frames "$(frames_of "$small")" --cg-connections "$cg_conns" \
-		--ir "$ir_pc" "$ir_bc" "$ir_pa" "$ir_ba" --runs "$runs" --seed "$seed"
+		--ir "$ir_pc" "$ir_bc" "$ir_pa" "$ir_ba" --runs "$runs" --seed "$seed" \
+		--reassembled "$(json_of "$big" reassembled_bytes)" "$(json_of "$half" reassembled_bytes)" \
+		"$(json_of "$analysis" reassembled_bytes)" "$(json_of "$analysis_half" reassembled_bytes)"
 }
 
 main "$@"

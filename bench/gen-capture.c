@@ -22,7 +22,9 @@
  * derived as the kernel does, buf_alloc/fwd_cnt consistent with the bytes
  * each side has consumed, credit never exceeded.
  *
- * Prints one JSON line to stdout: frames, connections, bytes.
+ * Prints one JSON line to stdout: frames, connections, frame bytes, and the
+ * bytes of the messages that arrive in several fragments (what a reassembling
+ * dissector keeps for the whole file, like TCP's reassembled PDUs).
  * The same arguments always give the same file (xorshift64* PRNG).
  */
 #include <errno.h>
@@ -61,6 +63,7 @@ struct conn {
 };
 
 static uint64_t rng_state;
+static uint64_t reassembled_bytes;	/* multi-fragment SEQPACKET messages */
 
 static uint64_t rng(void)
 {
@@ -203,6 +206,7 @@ static void script_seqpacket(struct conn *c)
 		if (rng() % 100 < 3) {	/* > 64 KiB: two fragments */
 			rw(c, 0, 65536, 0);
 			rw(c, 0, 70000 - 65536, VIRTIO_VSOCK_SEQ_EOM | eor);
+			reassembled_bytes += 70000;
 		} else {
 			rw(c, 0, rng_range(1, 1024), VIRTIO_VSOCK_SEQ_EOM | eor);
 		}
@@ -354,8 +358,10 @@ int main(int argc, char **argv)
 	for (uint32_t i = 0; i < window; i++)
 		free(conns[i].steps);
 	free(conns);
-	printf("{\"frames\": %llu, \"connections\": %u, \"frame_bytes\": %llu}\n",
-	       (unsigned long long)frames, connections, (unsigned long long)bytes);
+	printf("{\"frames\": %llu, \"connections\": %u, \"frame_bytes\": %llu, "
+	       "\"reassembled_bytes\": %llu}\n",
+	       (unsigned long long)frames, connections, (unsigned long long)bytes,
+	       (unsigned long long)reassembled_bytes);
 	return 0;
 usage:
 	fprintf(stderr, "usage: gen-capture [-n CONNECTIONS] [-s SEED] [-w WINDOW] -o FILE\n");
