@@ -19,8 +19,9 @@
  *      catches wrong jump targets (the true/false labels, the relaxation
  *      of far jumps), not just crashes.
  *   4. Compiler and a reference evaluator written from the documentation
- *      (README, man page) agree: the same strings are valid, and a valid
- *      filter accepts the same frames.
+ *      (README, man page) agree: the same strings are valid (numbers
+ *      decimal or 0x hex, nesting up to 64), and a valid filter accepts
+ *      the same frames.
  * A violated property abort()s, which libFuzzer reports as a crash.
  */
 #include <stdint.h>
@@ -50,12 +51,7 @@ struct frame {
 
 static struct frame frames[N_FRAMES];
 
-/*
- * FUZZ_FILTER_OCTAL=1: read a leading zero as octal, as filter.c does today
- * (samples/crafted-fuzz/filter-leading-zero.filter), so a long run can look
- * past that known bug for others.
- */
-static int octal_zero;
+/* FUZZ_FILTER_MAXINSNS=1: programs over BPF_MAXINSNS are fatal. */
 static int strict_maxinsns;
 
 static void put_le16(unsigned char *p, uint16_t v)
@@ -229,16 +225,18 @@ static int is_blank(const char *text)
  * node yields the set of frames it accepts (bit i: frame i). */
 
 
-#define REF_MAX_DEPTH 2000	/* deeper: no verdict (the harness's own stack) */
+/* README: "not and parentheses nest up to 64 levels; deeper is an error" */
+#define REF_MAX_NESTING 64
 #define REF_NUMBER_ROOM 32	/* filter.c's token buffer: longer numbers are refused */
 
-enum ref_verdict { REF_OK, REF_SYNTAX, REF_TOO_DEEP };
+enum ref_verdict { REF_OK, REF_SYNTAX };
 
 struct ref {
 	const char *pos;
 	const char *tok;	/* current token */
 	size_t len;
-	int depth;
+	int depth;		/* not and ( levels open */
+	int max_depth;
 	enum ref_verdict verdict;
 };
 
@@ -286,7 +284,7 @@ static int ref_number(struct ref *r, uint64_t max, uint64_t *value)
 {
 	const char *c = r->tok, *end = r->tok + r->len;
 	int hex = r->len > 2 && c[0] == '0' && (c[1] == 'x' || c[1] == 'X');
-	unsigned int base = hex ? 16 : (octal_zero && c[0] == '0') ? 8 : 10;
+	unsigned int base = hex ? 16 : 10;
 	uint64_t v = 0;
 
 	if (r->len == 0 || r->len >= REF_NUMBER_ROOM || !(c[0] >= '0' && c[0] <= '9'))
@@ -415,12 +413,17 @@ static uint32_t ref_expr(struct ref *r);
 static uint32_t ref_factor(struct ref *r)
 {
 	const uint32_t all = (1u << N_FRAMES) - 1;
+	int nests = ref_is(r, "not") || ref_is(r, "!") || ref_is(r, "(");
 	uint32_t set;
 
-	if (++r->depth > REF_MAX_DEPTH) {
-		r->verdict = REF_TOO_DEEP;
+	if (r->verdict != REF_OK)
+		return 0;	/* stop at the first error: no deeper recursion */
+	if (nests && ++r->depth > REF_MAX_NESTING) {
+		ref_error(r);
 		return 0;
 	}
+	if (r->depth > r->max_depth)
+		r->max_depth = r->depth;
 	if (ref_is(r, "not") || ref_is(r, "!")) {
 		ref_next(r);
 		set = ~ref_factor(r) & all;
@@ -434,7 +437,8 @@ static uint32_t ref_factor(struct ref *r)
 	} else {
 		set = ref_primitive(r);
 	}
-	r->depth--;
+	if (nests)
+		r->depth--;
 	return set;
 }
 
@@ -461,29 +465,31 @@ static uint32_t ref_expr(struct ref *r)
 }
 
 /* The reference's verdict on @text and, if valid, the frames it accepts. */
-static enum ref_verdict ref_filter(const char *text, uint32_t *accepted)
+static enum ref_verdict ref_filter(const char *text, uint32_t *accepted, int *nesting)
 {
 	struct ref r = { .pos = text };
 
+	*nesting = 0;
 	ref_next(&r);
 	if (r.len == 0) {	/* blank: everything */
 		*accepted = (1u << N_FRAMES) - 1;
 		return REF_OK;
 	}
 	*accepted = ref_expr(&r);
+	*nesting = r.max_depth;
 	if (r.verdict == REF_OK && r.len != 0)
 		r.verdict = REF_SYNTAX;	/* trailing tokens */
 	return r.verdict;
 }
 
-/* The compiler and the reference must agree on validity and on every frame. */
-static void check_reference(const char *text, int compiled, uint32_t accepted)
+/* The compiler and the reference must agree on validity and on every
+ * frame. Returns how deep the filter nests. */
+static int check_reference(const char *text, int compiled, uint32_t accepted)
 {
 	uint32_t expected;
-	enum ref_verdict verdict = ref_filter(text, &expected);
+	int nesting;
+	enum ref_verdict verdict = ref_filter(text, &expected, &nesting);
 
-	if (verdict == REF_TOO_DEEP)
-		return;
 	if (compiled && verdict == REF_SYNTAX)
 		fail("compiles a filter the documented language rejects", text);
 	if (!compiled && verdict == REF_OK)
@@ -492,6 +498,7 @@ static void check_reference(const char *text, int compiled, uint32_t accepted)
 		fprintf(stderr, "accepted %#x, the documented meaning accepts %#x\n", accepted, expected);
 		fail("program disagrees with the documented meaning", text);
 	}
+	return nesting;
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -499,7 +506,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	make_frames();
-	octal_zero = getenv("FUZZ_FILTER_OCTAL") && strcmp(getenv("FUZZ_FILTER_OCTAL"), "1") == 0;
 	strict_maxinsns = getenv("FUZZ_FILTER_MAXINSNS") && strcmp(getenv("FUZZ_FILTER_MAXINSNS"), "1") == 0;
 	return 0;
 }
@@ -508,7 +514,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint32_t all = (1u << N_FRAMES) - 1;
 	uint32_t accepted = 0;
-	int compiled;
+	int compiled, nesting;
 	char *text;
 
 	if (size > MAX_FILTER_TEXT)
@@ -519,9 +525,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, data, size);
 	text[size] = '\0';
 	compiled = compile_and_run(text, &accepted) == 0;
-	check_reference(text, compiled, accepted);
-	/* A blank filter accepts all but is no operand: derive only from real ones. */
-	if (compiled && !is_blank(text)) {
+	nesting = check_reference(text, compiled, accepted);
+	/* A blank filter accepts all but is no operand: derive only from real
+	 * ones, and only where "not (F)" stays within the nesting limit. */
+	if (compiled && !is_blank(text) && nesting + 2 <= REF_MAX_NESTING) {
 		check_derived("not (%s)%.0s", text, ~accepted & all);
 		check_derived("(%s) and (%s)", text, accepted);
 		check_derived("(%s) or (%s)", text, accepted);

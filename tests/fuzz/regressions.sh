@@ -27,7 +27,7 @@ replay() {
 	shift 2
 	local log="$work/$target.$what.log"
 	if ASAN_OPTIONS=detect_leaks=0:quarantine_size_mb=64 UBSAN_OPTIONS=print_stacktrace=1 \
-		"$build/$target" -runs=0 "$@" >"$log" 2>&1; then
+		"$build/$target" -runs=0 -artifact_prefix="$work/" "$@" >"$log" 2>&1; then
 		echo "ok: $target over $what ($(grep -c '^Running: \|INITED' "$log" || true) file(s) or folder(s))"
 	else
 		failures=$((failures + 1))
