@@ -9,7 +9,6 @@
 #include "virtio-vsock-analysis.h"
 
 #include <epan/expert.h>
-#include <epan/to_str.h>
 
 /* One direction of a connection, seen from its sender. */
 typedef struct vsock_flow {
@@ -54,6 +53,9 @@ static int hf_credit_update_delay = -1;
 static int hf_stall_frame = -1;
 static int hf_stall_time = -1;
 static int hf_gap_bytes = -1;
+static int hf_previous_buf_alloc = -1;
+static int hf_cut_message_frame = -1;
+static int hf_cut_message_bytes = -1;
 
 static gint ett_analysis = -1;
 
@@ -69,7 +71,9 @@ static expert_field ei_handshake = EI_INIT;
 static expert_field ei_refused = EI_INIT;
 static expert_field ei_reset = EI_INIT;
 static expert_field ei_orderly_close = EI_INIT;
-static expert_field ei_half_close = EI_INIT;
+static expert_field ei_shutdown_send = EI_INIT;
+static expert_field ei_shutdown_rcv = EI_INIT;
+static expert_field ei_shutdown_both = EI_INIT;
 static expert_field ei_data_after_shutdown = EI_INIT;
 static expert_field ei_rw_before_handshake = EI_INIT;
 static expert_field ei_msg_cut = EI_INIT;
@@ -453,52 +457,63 @@ static proto_item *add_generated_time(proto_tree *tree, int hf, tvbuff_t *tvb, c
 	return ti;
 }
 
+/*
+ * Expert summaries are constant, like TCP's, so Expert Info groups them by
+ * kind (one row for all zero-credit stalls, not one per frame); the frame
+ * numbers, sizes and times are generated fields beside them.
+ */
 static void show_credit(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, proto_item *at,
-			const vsockmon_packet_t *pkt, const vsock_pkt_analysis_t *pa)
+			const vsock_pkt_analysis_t *pa)
 {
 	if (!(pa->found & VSOCK_FOUND_CREDIT))
 		return;
 	add_generated_uint(tree, hf_credit, tvb, pa->credit);
 	add_generated_uint(tree, hf_in_flight, tvb, pa->in_flight);
 	if (pa->found & VSOCK_FOUND_CREDIT_EXCEEDED)
-		expert_add_info_format(pinfo, at, &ei_credit_exceeded,
-				       "Sender exceeded its credit: %u bytes sent with %u bytes of credit",
-				       pkt->payload_len, pa->credit);
+		expert_add_info(pinfo, at, &ei_credit_exceeded);
 	if (pa->found & VSOCK_FOUND_ZERO_CREDIT)
-		expert_add_info_format(pinfo, at, &ei_zero_credit,
-				       "Zero credit: the peer's %u-byte buffer is full, the sender must stall",
-				       pa->in_flight);
+		expert_add_info(pinfo, at, &ei_zero_credit);
 }
 
 static void show_credit_messages(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, proto_item *at,
-				 const vsockmon_packet_t *pkt, const vsock_pkt_analysis_t *pa)
+				 const vsock_pkt_analysis_t *pa)
 {
 	if (pa->found & VSOCK_FOUND_CREDIT_ANSWERED) {
 		add_generated_uint(tree, hf_credit_update_frame, tvb, pa->extra->credit_frame);
-		expert_add_info_format(pinfo, at, &ei_credit_request,
-				       "CREDIT_REQUEST answered by the CREDIT_UPDATE in frame %u", pa->extra->credit_frame);
+		expert_add_info(pinfo, at, &ei_credit_request);
 	}
 	if (pa->found & VSOCK_FOUND_CREDIT_ANSWER) {
 		add_generated_uint(tree, hf_credit_request_frame, tvb, pa->extra->credit_frame);
 		add_generated_time(tree, hf_credit_update_delay, tvb, &pa->extra->delta);
-		expert_add_info_format(pinfo, at, &ei_credit_answer,
-				       "CREDIT_UPDATE answers the CREDIT_REQUEST in frame %u after %s s",
-				       pa->extra->credit_frame, rel_time_to_secs_str(pinfo->pool, &pa->extra->delta));
+		expert_add_info(pinfo, at, &ei_credit_answer);
 	}
 	if (pa->found & VSOCK_FOUND_WINDOW_REOPENED) {
 		add_generated_uint(tree, hf_stall_frame, tvb, pa->extra->related_frame);
 		add_generated_time(tree, hf_stall_time, tvb, &pa->extra->delta);
-		expert_add_info_format(pinfo, at, &ei_window_reopened,
-				       "Credit update reopens the window closed in frame %u after a %s s stall",
-				       pa->extra->related_frame, rel_time_to_secs_str(pinfo->pool, &pa->extra->delta));
+		expert_add_info(pinfo, at, &ei_window_reopened);
 	}
-	if (pa->found & VSOCK_FOUND_BUF_CHANGED)
-		expert_add_info_format(pinfo, at, &ei_buf_changed, "Receive buffer changed from %u to %u bytes",
-				       pa->extra->old_buf_alloc, pkt->buf_alloc);
+	if (pa->found & VSOCK_FOUND_BUF_CHANGED) {
+		add_generated_uint(tree, hf_previous_buf_alloc, tvb, pa->extra->old_buf_alloc);
+		expert_add_info(pinfo, at, &ei_buf_changed);
+	}
 	if (pa->found & VSOCK_FOUND_ACKED_UNSEEN) {
 		add_generated_uint(tree, hf_gap_bytes, tvb, pa->extra->gap_bytes);
-		expert_add_info_format(pinfo, at, &ei_acked_unseen,
-				       "fwd_cnt acknowledges %u bytes that were not captured", pa->extra->gap_bytes);
+		expert_add_info(pinfo, at, &ei_acked_unseen);
+	}
+}
+
+static void show_shutdown(packet_info *pinfo, proto_item *at, const vsockmon_packet_t *pkt)
+{
+	switch (pkt->virtio_flags & VIRTIO_VSOCK_SHUTDOWN_MASK) {
+	case VIRTIO_VSOCK_SHUTDOWN_SEND:
+		expert_add_info(pinfo, at, &ei_shutdown_send);
+		break;
+	case VIRTIO_VSOCK_SHUTDOWN_RCV:
+		expert_add_info(pinfo, at, &ei_shutdown_rcv);
+		break;
+	default:
+		expert_add_info(pinfo, at, &ei_shutdown_both);
+		break;
 	}
 }
 
@@ -508,36 +523,30 @@ static void show_connection(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 	if (pa->found & VSOCK_FOUND_HANDSHAKE) {
 		add_generated_uint(tree, hf_request_frame, tvb, pa->extra->related_frame);
 		add_generated_time(tree, hf_handshake_time, tvb, &pa->extra->delta);
-		expert_add_info_format(pinfo, at, &ei_handshake, "Connection established in %s s",
-				       rel_time_to_secs_str(pinfo->pool, &pa->extra->delta));
+		expert_add_info(pinfo, at, &ei_handshake);
 	}
 	if (pa->found & VSOCK_FOUND_REFUSED) {
 		add_generated_uint(tree, hf_request_frame, tvb, pa->extra->related_frame);
-		expert_add_info_format(pinfo, at, &ei_refused,
-				       "Connection refused: RST answers the REQUEST in frame %u", pa->extra->related_frame);
+		expert_add_info(pinfo, at, &ei_refused);
 	}
 	if (pa->found & VSOCK_FOUND_RESET)
 		expert_add_info(pinfo, at, &ei_reset);
 	if (pa->found & VSOCK_FOUND_ORDERLY_CLOSE)
 		expert_add_info(pinfo, at, &ei_orderly_close);
 	if (pa->found & VSOCK_FOUND_HALF_CLOSE)
-		expert_add_info_format(pinfo, at, &ei_half_close, "Shutdown: the sender will %s%s%s",
-				       (pkt->virtio_flags & VIRTIO_VSOCK_SHUTDOWN_SEND) ? "send no more" : "",
-				       (pkt->virtio_flags & VIRTIO_VSOCK_SHUTDOWN_MASK) == VIRTIO_VSOCK_SHUTDOWN_MASK ?
-				       " and " : "",
-				       (pkt->virtio_flags & VIRTIO_VSOCK_SHUTDOWN_RCV) ? "receive no more" : "");
+		show_shutdown(pinfo, at, pkt);
 	if (pa->found & VSOCK_FOUND_DATA_AFTER_SHUTDOWN)
 		expert_add_info(pinfo, at, &ei_data_after_shutdown);
 	if (pa->found & VSOCK_FOUND_RW_BEFORE_HANDSHAKE)
 		expert_add_info(pinfo, at, &ei_rw_before_handshake);
-	if (pa->found & VSOCK_FOUND_MSG_CUT)
-		expert_add_info_format(pinfo, at, &ei_msg_cut,
-				       "SEQPACKET message from frame %u cut: %u bytes in %u fragments, no EOM",
-				       pa->extra->msg->first_frame, pa->extra->msg->length, pa->extra->msg->fragments);
+	if (pa->found & VSOCK_FOUND_MSG_CUT) {
+		add_generated_uint(tree, hf_cut_message_frame, tvb, pa->extra->msg->first_frame);
+		add_generated_uint(tree, hf_cut_message_bytes, tvb, pa->extra->msg->length);
+		expert_add_info(pinfo, at, &ei_msg_cut);
+	}
 	if (pa->found & VSOCK_FOUND_GAP) {
 		add_generated_uint(tree, hf_gap_bytes, tvb, pa->extra->gap_bytes);
-		expert_add_info_format(pinfo, at, &ei_gap, "Previous segment(s) not captured: %u bytes missing",
-				       pa->extra->gap_bytes);
+		expert_add_info(pinfo, at, &ei_gap);
 	}
 }
 
@@ -558,8 +567,8 @@ void virtio_vsock_analysis_show(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
 	analysis_tree = proto_item_add_subtree(ti, ett_analysis);
 	if (pa->found & VSOCK_FOUND_NEW_STATE)	/* like TCP's flags, only where it happens */
 		add_generated_uint(analysis_tree, hf_state, tvb, pa->state);
-	show_credit(tvb, pinfo, analysis_tree, ti, pkt, pa);
-	show_credit_messages(tvb, pinfo, analysis_tree, ti, pkt, pa);
+	show_credit(tvb, pinfo, analysis_tree, ti, pa);
+	show_credit_messages(tvb, pinfo, analysis_tree, ti, pa);
 	show_connection(tvb, pinfo, analysis_tree, ti, pkt, pa);
 }
 
@@ -607,6 +616,15 @@ void virtio_vsock_analysis_register(int proto)
 		{ &hf_gap_bytes,
 		  { "Bytes not captured", "virtio_vsock.analysis.gap_bytes", FT_UINT32, BASE_DEC, NULL, 0x0,
 		    NULL, HFILL } },
+		{ &hf_previous_buf_alloc,
+		  { "Previous buffer allocation", "virtio_vsock.analysis.previous_buf_alloc", FT_UINT32, BASE_DEC,
+		    NULL, 0x0, "The sender's buf_alloc before this packet changed it", HFILL } },
+		{ &hf_cut_message_frame,
+		  { "Cut message started in frame", "virtio_vsock.analysis.cut_message_frame", FT_FRAMENUM,
+		    BASE_NONE, NULL, 0x0, NULL, HFILL } },
+		{ &hf_cut_message_bytes,
+		  { "Cut message bytes", "virtio_vsock.analysis.cut_message_bytes", FT_UINT32, BASE_DEC, NULL, 0x0,
+		    "Bytes of the unfinished SEQPACKET message", HFILL } },
 	};
 	static gint *ett[] = {
 		&ett_analysis,
@@ -614,16 +632,16 @@ void virtio_vsock_analysis_register(int proto)
 	static ei_register_info ei[] = {
 		{ &ei_zero_credit,
 		  { "virtio_vsock.analysis.zero_credit", PI_SEQUENCE, PI_WARN,
-		    "Zero credit: the sender must stall", EXPFILL } },
+		    "Zero credit: the peer's buffer is full, the sender must stall", EXPFILL } },
 		{ &ei_credit_exceeded,
 		  { "virtio_vsock.analysis.credit_exceeded", PI_PROTOCOL, PI_ERROR,
 		    "Sender exceeded the credit granted", EXPFILL } },
 		{ &ei_credit_request,
 		  { "virtio_vsock.analysis.credit_request", PI_SEQUENCE, PI_CHAT,
-		    "CREDIT_REQUEST and its answer", EXPFILL } },
+		    "CREDIT_REQUEST answered by a CREDIT_UPDATE", EXPFILL } },
 		{ &ei_credit_answer,
 		  { "virtio_vsock.analysis.credit_update_answer", PI_SEQUENCE, PI_CHAT,
-		    "CREDIT_UPDATE answering a CREDIT_REQUEST", EXPFILL } },
+		    "CREDIT_UPDATE answers a CREDIT_REQUEST", EXPFILL } },
 		{ &ei_window_reopened,
 		  { "virtio_vsock.analysis.window_reopened", PI_SEQUENCE, PI_NOTE,
 		    "Credit update reopens a closed window", EXPFILL } },
@@ -641,16 +659,22 @@ void virtio_vsock_analysis_register(int proto)
 		    "Connection established", EXPFILL } },
 		{ &ei_refused,
 		  { "virtio_vsock.analysis.refused", PI_SEQUENCE, PI_WARN,
-		    "Connection refused", EXPFILL } },
+		    "Connection refused: RST answers the REQUEST", EXPFILL } },
 		{ &ei_reset,
 		  { "virtio_vsock.analysis.reset", PI_SEQUENCE, PI_WARN,
 		    "Connection reset without a shutdown", EXPFILL } },
 		{ &ei_orderly_close,
 		  { "virtio_vsock.analysis.closed", PI_SEQUENCE, PI_CHAT,
 		    "Connection closed after shutdown", EXPFILL } },
-		{ &ei_half_close,
+		{ &ei_shutdown_send,
 		  { "virtio_vsock.analysis.shutdown", PI_SEQUENCE, PI_CHAT,
-		    "Shutdown of one or both directions", EXPFILL } },
+		    "Shutdown: the sender will send no more", EXPFILL } },
+		{ &ei_shutdown_rcv,
+		  { "virtio_vsock.analysis.shutdown.rcv", PI_SEQUENCE, PI_CHAT,
+		    "Shutdown: the sender will receive no more", EXPFILL } },
+		{ &ei_shutdown_both,
+		  { "virtio_vsock.analysis.shutdown.both", PI_SEQUENCE, PI_CHAT,
+		    "Shutdown: the sender will send no more and receive no more", EXPFILL } },
 		{ &ei_data_after_shutdown,
 		  { "virtio_vsock.analysis.data_after_shutdown", PI_SEQUENCE, PI_ERROR,
 		    "Data in a direction that was shut down", EXPFILL } },
@@ -659,7 +683,7 @@ void virtio_vsock_analysis_register(int proto)
 		    "Data before the connection was established", EXPFILL } },
 		{ &ei_msg_cut,
 		  { "virtio_vsock.analysis.message_cut", PI_SEQUENCE, PI_WARN,
-		    "SEQPACKET message cut by shutdown or reset", EXPFILL } },
+		    "SEQPACKET message cut: the connection ended before its EOM", EXPFILL } },
 	};
 	expert_module_t *expert_analysis;
 

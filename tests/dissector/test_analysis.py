@@ -10,7 +10,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from vsmtest import SAMPLES, SHARED, fields, frame_numbers, make_home, readable_copy, sample, tshark  # noqa: E402
 
-CREDIT_EXPERTS = ("Zero credit", "exceeded its credit", "reopens the window")
+CREDIT_EXPERTS = ("Zero credit", "exceeded the credit", "reopens a closed window")
 
 
 def manifest(name):
@@ -139,7 +139,7 @@ class CreditFlow(unittest.TestCase):
         conn = manifest("credit-stall")[0]
         found = experts(real("credit-stall"))
         zero = [n for n, m in found.items() if "Zero credit" in m]
-        reopened = [n for n, m in found.items() if "reopens the window" in m]
+        reopened = [n for n, m in found.items() if "reopens a closed window" in m]
         self.assertGreaterEqual(len(zero), 2)
         self.assertEqual(len(reopened), len(zero))
         rows = fields(real("credit-stall"), "virtio_vsock.analysis.credit", "virtio_vsock.len",
@@ -158,7 +158,9 @@ class CreditFlow(unittest.TestCase):
 class ConnectionState(unittest.TestCase):
     def test_refused(self):
         found = experts(real("refused"))
-        self.assertIn("Connection refused: RST answers the REQUEST in frame 1", found[2])
+        self.assertIn("Connection refused: RST answers the REQUEST", found[2])
+        rows = fields(real("refused"), "virtio_vsock.analysis.request_frame", display_filter="frame.number == 2")
+        self.assertEqual(rows[0]["virtio_vsock.analysis.request_frame"], "1")
         out = tshark("-r", real("refused"), "-q", "-z", "conv,vsockmon")
         self.assertRegex(out, r"refused\n")
 
@@ -191,24 +193,47 @@ class ConnectionState(unittest.TestCase):
 
 
 class CraftedFaults(unittest.TestCase):
+    """Constant expert summaries (Expert Info groups them by kind), details in fields."""
+
+    ANALYSIS = ("frame.number", "virtio_vsock.analysis.credit", "virtio_vsock.analysis.bytes_in_flight",
+                "virtio_vsock.analysis.credit_update_frame", "virtio_vsock.analysis.credit_request_frame",
+                "virtio_vsock.analysis.credit_update_delay", "virtio_vsock.analysis.stall_frame",
+                "virtio_vsock.analysis.stall_time", "virtio_vsock.analysis.previous_buf_alloc",
+                "virtio_vsock.analysis.gap_bytes", "virtio_vsock.analysis.cut_message_frame",
+                "virtio_vsock.analysis.cut_message_bytes", "virtio_vsock.len")
+
     @classmethod
     def setUpClass(cls):
         cls.found = experts(sample("crafted", "analysis.pcap"), extra=("-2",))
+        cls.rows = {int(r["frame.number"]): r
+                    for r in fields(sample("crafted", "analysis.pcap"), *cls.ANALYSIS, extra=("-2",))}
 
     def expert(self, frame, text):
         self.assertIn(text, self.found[frame])
 
+    def field(self, frame, name):
+        return self.rows[frame]["virtio_vsock.analysis." + name]
+
     def test_credit(self):
-        self.expert(3, "Zero credit: the peer's 10-byte buffer is full")
-        self.expert(4, "Sender exceeded its credit: 1 bytes sent with 0 bytes of credit")
-        self.expert(5, "CREDIT_REQUEST answered by the CREDIT_UPDATE in frame 6")
-        self.expert(6, "CREDIT_UPDATE answers the CREDIT_REQUEST in frame 5 after 0.003000000 s")
-        self.expert(6, "Credit update reopens the window closed in frame 3 after a 0.003000000 s stall")
-        self.expert(6, "Receive buffer changed from 10 to 20 bytes")
+        self.expert(3, "Zero credit: the peer's buffer is full, the sender must stall")
+        self.assertEqual((self.field(3, "credit"), self.field(3, "bytes_in_flight")), ("10", "10"))
+        self.expert(4, "Sender exceeded the credit granted")
+        self.assertEqual((self.field(4, "credit"), self.rows[4]["virtio_vsock.len"]), ("0", "1"))
+        self.expert(5, "CREDIT_REQUEST answered by a CREDIT_UPDATE")
+        self.assertEqual(self.field(5, "credit_update_frame"), "6")
+        self.expert(6, "CREDIT_UPDATE answers a CREDIT_REQUEST")
+        self.assertEqual(self.field(6, "credit_request_frame"), "5")
+        self.assertEqual(self.field(6, "credit_update_delay"), "0.003000000")
+        self.expert(6, "Credit update reopens a closed window")
+        self.assertEqual((self.field(6, "stall_frame"), self.field(6, "stall_time")), ("3", "0.003000000"))
+        self.expert(6, "Receive buffer size changed")
+        self.assertEqual(self.field(6, "previous_buf_alloc"), "10")
 
     def test_missing_segments(self):
-        self.expert(7, "fwd_cnt acknowledges 19 bytes that were not captured")
-        self.expert(8, "Previous segment(s) not captured: 19 bytes missing")
+        self.expert(7, "fwd_cnt acknowledges bytes that were not captured")
+        self.assertEqual(self.field(7, "gap_bytes"), "19")
+        self.expert(8, "Previous segment(s) not captured")
+        self.assertEqual(self.field(8, "gap_bytes"), "19")
         rows = fields(sample("crafted", "analysis.pcap"), "virtio_vsock.seq", display_filter="frame.number == 8")
         self.assertEqual(rows[0]["virtio_vsock.seq"], "30")	# offsets resynchronised, kept going
 
@@ -216,11 +241,19 @@ class CraftedFaults(unittest.TestCase):
         self.expert(10, "Data in a direction that was shut down")
         self.expert(11, "Connection reset without a shutdown")
         self.expert(13, "Data before the connection was established")
-        self.expert(20, "SEQPACKET message from frame 18 cut: 17 bytes in 2 fragments, no EOM")
+        self.expert(20, "SEQPACKET message cut: the connection ended before its EOM")
+        self.assertEqual((self.field(20, "cut_message_frame"), self.field(20, "cut_message_bytes")), ("18", "17"))
 
     def test_clean_frames_stay_clean(self):
         for frame in (1, 12, 16, 18, 19):
             self.assertEqual(self.found[frame], "")
+
+    def test_expert_summaries_group_by_kind(self):
+        # the real stall capture: many stalls, one summary text for all of them
+        found = experts(real("credit-stall"))
+        zero = {m for m in found.values() if "Zero credit" in m}
+        self.assertEqual(len(zero), 1)
+        self.assertGreater(sum("Zero credit" in m for m in found.values()), 5)
 
 
 class TtrpcAcrossSegments(unittest.TestCase):
