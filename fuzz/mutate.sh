@@ -18,11 +18,12 @@
 #              .cache/build-fuzz/plugin-asan/vsockmon.so)
 #
 # Every sample is concatenated into one base capture, copied until a batch
-# is full, and each batch is mutated with a new seed in one of two ways,
-# alternately: every byte may change (monitor and virtio headers too), or
-# only bytes after the 76 header bytes (editcap -o 76), so well-formed
-# headers carry corrupted payloads into the connection analysis,
-# reassembly, ttrpc and HTTP.
+# is full, and each batch is mutated with a new seed in one of three ways,
+# in turn: every byte may change; only bytes after the 76 header bytes
+# (editcap -o 76), so well-formed headers carry corrupted payloads into the
+# connection analysis, reassembly, ttrpc and HTTP; or only bytes after the
+# 32-byte monitor header (-o 32), so the virtio header disagrees with an
+# intact monitor header.
 # tshark runs through fuzz/asan-tshark.sh (how an ASan plugin is loaded
 # into a tshark without ASan).
 set -euo pipefail
@@ -52,7 +53,8 @@ fi
 plugin=$(realpath "$plugin")
 [ -f "$plugin" ] || { echo "mutate.sh: no plugin at $plugin" >&2; exit 2; }
 
-header_bytes=76	# struct af_vsockmon_hdr (32) + struct virtio_vsock_hdr (44)
+monitor_bytes=32	# struct af_vsockmon_hdr
+header_bytes=76		# + struct virtio_vsock_hdr (44)
 
 work=$(mktemp -d /tmp/vsockmon-mutate.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -126,11 +128,11 @@ failures=0
 start=$(date +%s)
 while [ "$done_frames" -lt "$frames_total" ]; do
 	round_seed=$((seed + round))
-	if [ $((round % 2)) -eq 0 ]; then
-		variant=all; keep=()
-	else
-		variant=payload; keep=(-o "$header_bytes")
-	fi
+	case $((round % 3)) in
+	0) variant=all; keep=() ;;
+	1) variant=payload; keep=(-o "$header_bytes") ;;
+	2) variant=virtio; keep=(-o "$monitor_bytes") ;;
+	esac
 	# (editcap -o warns for every frame shorter than the offset: expected)
 	editcap -E "$rate" "${keep[@]}" --seed "$round_seed" "$work/batch.pcapng" \
 		"$work/mutated.pcapng" 2>"$work/editcap.log"
