@@ -251,6 +251,71 @@ test_burst_complete() {
 		grep -q "ISB: kernel drops 0" <<<"$($check stream $work/burst.pcapng vsockmon "" 2>&1)"
 }
 
+# A 1 MiB ring under a 64 KiB-frame flood must drop, and say so: every frame
+# the link saw is either in the file or counted in the closing ISB, the
+# process exits 0 on SIGTERM, and the link is gone.
+test_tiny_ring_flood() {
+	say "3d. --ring-size 1 under a flood: drops counted, no crash, no stale link"
+	local pid rc link seen captured drops report
+	"${as_nobody[@]}" $extdir/vsockdump --capture --fifo - --ring-size 1 >$work/tiny.pcapng 2>$work/tiny.err &
+	pid=$!
+	if ! link=$(wait_for_new_link 10); then
+		fail "tiny ring: no link appeared: $(cat $work/tiny.err)"
+		kill "$pid"
+		return 0
+	fi
+	sleep 2
+	"$traffic" --port-base 11000 --bytes $((48 << 20)) flood >/dev/null 2>&1 || fail "tiny ring: flood failed"
+	sleep 1
+	seen=$(cat /sys/class/net/"$link"/statistics/rx_packets)
+	set +e
+	kill -TERM "$pid"
+	wait "$pid"
+	rc=$?
+	set -e
+	report=$($check stream $work/tiny.pcapng vsockmon "" 2>&1 || true)
+	captured=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import lab_check as c; print(sum(1 for _ in c.frames(sys.argv[2])))' \
+		"$repo/tests/extcap" $work/tiny.pcapng)
+	drops=$(sed -n 's/^ISB: kernel drops \([0-9]*\).*/\1/p' <<<"$report")
+	echo "   link saw $seen frames; file has $captured; ISB drops ${drops:-none}"
+	check_that "tiny ring: exit 0 after SIGTERM (got $rc, stderr: $(cat $work/tiny.err))" [ "$rc" -eq 0 ]
+	check_that "tiny ring: closing ISB reports the drops" [ -n "$drops" ]
+	check_that "tiny ring: the flood overran a 1 MiB ring (drops ${drops:-0})" [ "${drops:-0}" -gt 0 ]
+	check_that "tiny ring: captured $captured + dropped ${drops:-0} = the $seen frames the link saw" \
+		[ "$((captured + ${drops:-0}))" -eq "$seen" ]
+	check_that "tiny ring: $link deleted" wait_gone "$link" 3
+}
+
+# SIGTERM while vsockdump is still setting up (creating the link, opening
+# the capture): it must exit cleanly and leave no link behind.
+test_sigterm_during_setup() {
+	say "3e. SIGTERM during setup, 20 times"
+	local i pid rc bad=0
+	for i in $(seq 20); do
+		rm -f $work/early.log
+		"${as_nobody[@]}" $extdir/vsockdump --capture --fifo $work/early.pcapng \
+			--log-level debug --log-file $work/early.log 2>>$work/early.err &
+		pid=$!
+		# a signal before main() runs is not vsockdump's to handle: wait for
+		# its first log line (handlers installed), then hit the setup at
+		# varying points (stale cleanup, link creation, capture open)
+		for _ in $(seq 100); do
+			grep -q "mode" $work/early.log 2>/dev/null && break
+			sleep 0.05
+		done
+		sleep "0.0$((i % 10))"
+		kill -TERM "$pid" 2>/dev/null || true
+		set +e
+		wait "$pid"
+		rc=$?
+		set -e
+		# 0: stopped cleanly; any other code must be vsockdump's own, never a signal
+		[ "$rc" -lt 128 ] || bad=$((bad + 1))
+	done
+	check_that "early SIGTERM: never died of a signal ($bad of 20 did)" [ "$bad" -eq 0 ]
+	check_that "early SIGTERM: no vsockmon link left behind" no_vsockmon_links
+}
+
 # Like Wireshark going away: the reader reads a little and closes the fifo.
 test_reader_closes() {
 	say "3b. the reader closes the fifo (no signal)"
@@ -386,6 +451,8 @@ test_tshark_capture
 test_tshark_filter
 test_stdout_stream
 test_burst_complete
+test_tiny_ring_flood
+test_sigterm_during_setup
 test_reader_closes
 test_stale_cleanup
 cp -r $work "$LAB_RESULTS/vsockdump-lab" 2>/dev/null || true
