@@ -78,8 +78,6 @@ static expert_field ei_data_after_shutdown = EI_INIT;
 static expert_field ei_rw_before_handshake = EI_INIT;
 static expert_field ei_msg_cut = EI_INIT;
 
-/* Beyond VSOCK_FOUND_*: the announcing packet acknowledged unseen bytes. */
-#define VSOCK_FOUND_ACKED_UNSEEN (1u << 31)
 
 static const value_string state_names[] = {
 	{ VSOCK_STATE_UNKNOWN, "unknown" },

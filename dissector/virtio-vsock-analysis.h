@@ -49,6 +49,7 @@ enum {
 	VSOCK_FOUND_MSG_CUT = 1u << 16,		/* a SEQPACKET message was left unfinished */
 	VSOCK_FOUND_MSG = 1u << 17,		/* SEQPACKET fragment: msg fields valid */
 	VSOCK_FOUND_NEW_STATE = 1u << 18,	/* the connection state changed here */
+	VSOCK_FOUND_ACKED_UNSEEN = 1u << 19,	/* fwd_cnt acknowledged bytes never captured */
 };
 
 /* A SEQPACKET message being (or having been) joined. */
