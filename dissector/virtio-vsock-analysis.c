@@ -10,7 +10,7 @@
 
 #include <epan/expert.h>
 
-/* One direction of a connection, seen from its sender. */
+/* One direction of a connection, seen from its sender (first pass only). */
 typedef struct vsock_flow {
 	guint32 tx_bytes;		/* RW bytes sent: offset of the next byte */
 	guint32 buf_alloc;		/* latest receive buffer size it announced */
@@ -26,16 +26,31 @@ typedef struct vsock_flow {
 	guint8 shutdown;		/* SHUTDOWN flags it sent */
 } vsock_flow_t;
 
-struct vsock_conn {
+/*
+ * What the first pass needs while a connection is open. It is freed when
+ * the connection ends, so a capture of many short connections keeps only
+ * their struct vsock_conn and records.
+ */
+typedef struct vsock_live {
 	vsock_flow_t flow[2];
-	wmem_array_t *records;		/* vsock_pkt_analysis_t, in frame order */
-	wmem_tree_t *pdus[2];		/* open stream PDUs per direction (reassembly) */
+	guint32 records_size;		/* records allocated, of which conn->n_records used */
 	guint32 request_frame;
 	nstime_t request_time;
 	gboolean handshake_seen;	/* the REQUEST is in the capture: offsets are absolute */
-	vsock_state_t state;
-	vsock_state_t recorded_state;	/* state of the last kept record */
+} vsock_live_t;
+
+/* What every pass needs. */
+struct vsock_conn {
+	vsock_pkt_analysis_t *records;	/* in frame order */
+	vsock_live_t *live;		/* NULL once the connection is over */
+	wmem_tree_t *pdus[2];		/* open stream PDUs per direction (reassembly) */
+	guint32 n_records;
+	guint8 state;			/* vsock_state_t */
+	guint8 recorded_state;		/* state of the last kept record */
 };
+
+/* Frame number -> vsock_pkt_extra_t, for the packets with details to show. */
+static wmem_map_t *extras;
 
 static int proto_virtio_vsock = -1;
 
@@ -111,11 +126,22 @@ wmem_tree_t *vsock_conn_pdus(struct vsock_conn *conn, int flow, gboolean create)
 }
 
 /* A finding's details, allocated the first time a packet has one. */
-static vsock_pkt_extra_t *extra_of(vsock_pkt_analysis_t *pa)
+static vsock_pkt_extra_t *extra_of(const vsock_pkt_analysis_t *pa)
 {
-	if (!pa->extra)
-		pa->extra = wmem_new0(wmem_file_scope(), vsock_pkt_extra_t);
-	return pa->extra;
+	vsock_pkt_extra_t *extra = (vsock_pkt_extra_t *)wmem_map_lookup(extras, GUINT_TO_POINTER(pa->frame));
+
+	if (!extra) {
+		extra = wmem_new0(wmem_file_scope(), vsock_pkt_extra_t);
+		wmem_map_insert(extras, GUINT_TO_POINTER(pa->frame), extra);
+	}
+	return extra;
+}
+
+const vsock_pkt_extra_t *vsock_pkt_extra(const vsock_pkt_analysis_t *pa)
+{
+	if (!pa || !(pa->found & VSOCK_FOUND_HAS_EXTRA))
+		return NULL;
+	return (const vsock_pkt_extra_t *)wmem_map_lookup(extras, GUINT_TO_POINTER(pa->frame));
 }
 
 /* Signed distance on the wrapping 32-bit byte counters. */
@@ -146,19 +172,22 @@ static void on_request(struct vsock_conn *conn, packet_info *pinfo)
 	if (conn->state != VSOCK_STATE_UNKNOWN)
 		return;
 	conn->state = VSOCK_STATE_REQUESTED;
-	conn->request_frame = pinfo->num;
-	conn->request_time = pinfo->abs_ts;
-	conn->handshake_seen = TRUE;
+	conn->live->request_frame = pinfo->num;
+	conn->live->request_time = pinfo->abs_ts;
+	conn->live->handshake_seen = TRUE;
 }
 
 static void on_response(struct vsock_conn *conn, packet_info *pinfo, vsock_pkt_analysis_t *pa)
 {
+	vsock_pkt_extra_t *extra;
+
 	if (conn->state != VSOCK_STATE_REQUESTED)
 		return;
 	conn->state = VSOCK_STATE_ESTABLISHED;
 	pa->found |= VSOCK_FOUND_HANDSHAKE;
-	extra_of(pa)->related_frame = conn->request_frame;
-	nstime_delta(&pa->extra->delta, &pinfo->abs_ts, &conn->request_time);
+	extra = extra_of(pa);
+	extra->related_frame = conn->live->request_frame;
+	nstime_delta(&extra->delta, &pinfo->abs_ts, &conn->live->request_time);
 }
 
 static void on_shutdown(struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_t *peer,
@@ -186,7 +215,7 @@ static void on_rst(struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_t *peer
 	if (conn->state == VSOCK_STATE_REQUESTED) {
 		conn->state = VSOCK_STATE_REFUSED;
 		pa->found |= VSOCK_FOUND_REFUSED;
-		extra_of(pa)->related_frame = conn->request_frame;
+		extra_of(pa)->related_frame = conn->live->request_frame;
 		return;
 	}
 	if (conn->state == VSOCK_STATE_CLOSING) {
@@ -272,11 +301,16 @@ static void note_credit(vsock_flow_t *me, const vsock_flow_t *peer, packet_info 
 static void note_message_fragment(vsock_flow_t *me, packet_info *pinfo, const vsockmon_packet_t *pkt,
 				  vsock_pkt_analysis_t *pa)
 {
+	pa->found |= VSOCK_FOUND_MSG;
+	if (!me->msg && (pkt->virtio_flags & VIRTIO_VSOCK_SEQ_EOM)) {
+		pa->seq = 0;	/* a whole message in one packet: nothing to join */
+		return;
+	}
 	if (!me->msg) {
 		me->msg = wmem_new0(wmem_file_scope(), vsock_msg_t);
 		me->msg->first_frame = pinfo->num;
 	}
-	pa->found |= VSOCK_FOUND_MSG;
+	pa->found |= VSOCK_FOUND_MSG_PART;
 	extra_of(pa)->msg = me->msg;
 	pa->seq = me->msg->fragments++;
 	me->msg->length += pkt->payload_len;
@@ -305,7 +339,7 @@ static void note_credit_request(struct vsock_conn *conn, vsock_flow_t *me, packe
 {
 	if (pkt->virtio_op != VIRTIO_VSOCK_OP_CREDIT_REQUEST)
 		return;
-	me->credit_request = wmem_array_get_count(conn->records) + 1;
+	me->credit_request = conn->n_records + 1;
 	me->credit_request_frame = pinfo->num;
 	me->credit_request_time = pinfo->abs_ts;
 }
@@ -314,14 +348,16 @@ static void note_credit_answer(struct vsock_conn *conn, vsock_flow_t *peer, pack
 			       const vsockmon_packet_t *pkt, vsock_pkt_analysis_t *pa)
 {
 	vsock_pkt_analysis_t *request;
+	vsock_pkt_extra_t *extra;
 
 	if (pkt->virtio_op != VIRTIO_VSOCK_OP_CREDIT_UPDATE || !peer->credit_request)
 		return;
 	pa->found |= VSOCK_FOUND_CREDIT_ANSWER;
-	extra_of(pa)->credit_frame = peer->credit_request_frame;
-	nstime_delta(&pa->extra->delta, &pinfo->abs_ts, &peer->credit_request_time);
+	extra = extra_of(pa);
+	extra->credit_frame = peer->credit_request_frame;
+	nstime_delta(&extra->delta, &pinfo->abs_ts, &peer->credit_request_time);
 	/* the request learns its answer too: a second pass (or the GUI) shows it */
-	request = (vsock_pkt_analysis_t *)wmem_array_index(conn->records, peer->credit_request - 1);
+	request = &conn->records[peer->credit_request - 1];
 	request->found |= VSOCK_FOUND_CREDIT_ANSWERED;
 	extra_of(request)->credit_frame = pinfo->num;
 	peer->credit_request = 0;
@@ -332,12 +368,14 @@ static void note_window_reopened(const vsock_flow_t *me, vsock_flow_t *peer, pac
 				 const vsockmon_packet_t *pkt, vsock_pkt_analysis_t *pa)
 {
 	guint32 in_flight = peer->tx_bytes - pkt->fwd_cnt;
+	vsock_pkt_extra_t *extra;
 
 	if (!peer->stall_frame || pkt->buf_alloc <= in_flight)
 		return;
 	pa->found |= VSOCK_FOUND_WINDOW_REOPENED;
-	extra_of(pa)->related_frame = peer->stall_frame;
-	nstime_delta(&pa->extra->delta, &pinfo->abs_ts, &peer->stall_time);
+	extra = extra_of(pa);
+	extra->related_frame = peer->stall_frame;
+	nstime_delta(&extra->delta, &pinfo->abs_ts, &peer->stall_time);
 	peer->stall_frame = 0;
 }
 
@@ -347,7 +385,7 @@ static void note_unseen_bytes(const struct vsock_conn *conn, vsock_flow_t *peer,
 {
 	gint32 unseen = counter_diff(pkt->fwd_cnt, peer->tx_bytes);
 
-	if (!conn->handshake_seen || unseen <= 0)
+	if (!conn->live->handshake_seen || unseen <= 0)
 		return;
 	pa->found |= VSOCK_FOUND_ACKED_UNSEEN;
 	extra_of(pa)->gap_bytes = (guint32)unseen;
@@ -381,11 +419,11 @@ static gboolean worth_keeping(const vsockmon_packet_t *pkt, const vsock_pkt_anal
 /* The record kept for this frame, if any (records are in frame order). */
 static vsock_pkt_analysis_t *find_record(const struct vsock_conn *conn, guint32 frame)
 {
-	guint lo = 0, hi = wmem_array_get_count(conn->records);
+	guint lo = 0, hi = conn->n_records;
 
 	while (lo < hi) {
 		guint mid = lo + (hi - lo) / 2;
-		vsock_pkt_analysis_t *pa = (vsock_pkt_analysis_t *)wmem_array_index(conn->records, mid);
+		vsock_pkt_analysis_t *pa = &conn->records[mid];
 
 		if (pa->frame == frame)
 			return pa;
@@ -397,11 +435,55 @@ static vsock_pkt_analysis_t *find_record(const struct vsock_conn *conn, guint32 
 	return NULL;
 }
 
+/* Keep a record; returns its index (the array may move when it grows). */
+static guint32 keep_record(struct vsock_conn *conn, const vsock_pkt_analysis_t *pa)
+{
+	vsock_live_t *live = conn->live;
+
+	if (conn->n_records == live->records_size) {
+		gsize bytes;
+
+		live->records_size = live->records_size ? live->records_size * 2 : 4;
+		bytes = live->records_size * sizeof(*pa);
+		conn->records = (vsock_pkt_analysis_t *)(conn->records ?
+							 wmem_realloc(wmem_file_scope(), conn->records, bytes) :
+							 wmem_alloc(wmem_file_scope(), bytes));
+	}
+	conn->records[conn->n_records] = *pa;
+	return conn->n_records++;
+}
+
+static vsock_live_t *live_of(struct vsock_conn *conn)
+{
+	if (!conn->live) {
+		conn->live = wmem_new0(wmem_file_scope(), vsock_live_t);
+		conn->live->records_size = conn->n_records;	/* trimmed when it was last released */
+	}
+	return conn->live;
+}
+
+/*
+ * The connection is over: trim its records to their number and free what
+ * only the first pass needed. A packet after the end (a second RST, say)
+ * starts from fresh first-pass state.
+ */
+static void release_live(struct vsock_conn *conn)
+{
+	if (conn->n_records && conn->n_records < conn->live->records_size)
+		conn->records = (vsock_pkt_analysis_t *)wmem_realloc(wmem_file_scope(), conn->records,
+								    conn->n_records * sizeof(*conn->records));
+	wmem_free(wmem_file_scope(), conn->live);
+	conn->live = NULL;
+}
+
 static vsock_pkt_analysis_t *analyze_first_pass(packet_info *pinfo, vsockmon_packet_t *pkt, struct vsock_conn *conn)
 {
-	vsock_flow_t *me = &conn->flow[pkt->flow];
-	vsock_flow_t *peer = &conn->flow[!pkt->flow];
+	vsock_live_t *live = live_of(conn);
+	vsock_flow_t *me = &live->flow[pkt->flow];
+	vsock_flow_t *peer = &live->flow[!pkt->flow];
 	vsock_pkt_analysis_t pa;
+	gboolean kept;
+	guint32 index = 0;
 
 	memset(&pa, 0, sizeof(pa));
 	pa.frame = pinfo->num;
@@ -409,15 +491,18 @@ static vsock_pkt_analysis_t *analyze_first_pass(packet_info *pinfo, vsockmon_pac
 	if (pkt->virtio_op == VIRTIO_VSOCK_OP_RW)
 		analyze_rw(me, peer, pinfo, pkt, &pa);
 	analyze_announcement(conn, me, peer, pinfo, pkt, &pa);
-	pa.state = (guint8)conn->state;
+	pa.state = conn->state;
 	if (conn->state != conn->recorded_state)
 		pa.found |= VSOCK_FOUND_NEW_STATE;
-	pkt->conn_state = vsock_state_name(conn->state);
-	if (!worth_keeping(pkt, &pa))
-		return NULL;
-	conn->recorded_state = conn->state;
-	wmem_array_append_one(conn->records, pa);
-	return (vsock_pkt_analysis_t *)wmem_array_index(conn->records, wmem_array_get_count(conn->records) - 1);
+	pkt->conn_state = vsock_state_name((vsock_state_t)conn->state);
+	kept = worth_keeping(pkt, &pa);
+	if (kept) {
+		conn->recorded_state = conn->state;
+		index = keep_record(conn, &pa);
+	}
+	if (connection_over((vsock_state_t)conn->state))
+		release_live(conn);
+	return kept ? &conn->records[index] : NULL;
 }
 
 vsock_pkt_analysis_t *virtio_vsock_analyze(packet_info *pinfo, vsockmon_packet_t *pkt)
@@ -425,16 +510,16 @@ vsock_pkt_analysis_t *virtio_vsock_analyze(packet_info *pinfo, vsockmon_packet_t
 	struct vsock_conn *conn = vsock_conn_of(pkt);
 	vsock_pkt_analysis_t *pa;
 
-	if (!conn->records)
-		conn->records = wmem_array_sized_new(wmem_file_scope(), sizeof(vsock_pkt_analysis_t), 8);
-	pa = find_record(conn, pinfo->num);
 	if (PINFO_FD_VISITED(pinfo)) {
+		pa = find_record(conn, pinfo->num);
 		if (pa)
 			pkt->conn_state = vsock_state_name((vsock_state_t)pa->state);
 		return pa;
 	}
 	/* a frame dissected twice on the first pass was analysed already */
-	return pa ? pa : analyze_first_pass(pinfo, pkt, conn);
+	if (conn->n_records && conn->records[conn->n_records - 1].frame == pinfo->num)
+		return &conn->records[conn->n_records - 1];
+	return analyze_first_pass(pinfo, pkt, conn);
 }
 
 /* ---- display ---- */
@@ -476,26 +561,28 @@ static void show_credit(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, pro
 static void show_credit_messages(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, proto_item *at,
 				 const vsock_pkt_analysis_t *pa)
 {
+	const vsock_pkt_extra_t *extra = vsock_pkt_extra(pa);
+
 	if (pa->found & VSOCK_FOUND_CREDIT_ANSWERED) {
-		add_generated_uint(tree, hf_credit_update_frame, tvb, pa->extra->credit_frame);
+		add_generated_uint(tree, hf_credit_update_frame, tvb, extra->credit_frame);
 		expert_add_info(pinfo, at, &ei_credit_request);
 	}
 	if (pa->found & VSOCK_FOUND_CREDIT_ANSWER) {
-		add_generated_uint(tree, hf_credit_request_frame, tvb, pa->extra->credit_frame);
-		add_generated_time(tree, hf_credit_update_delay, tvb, &pa->extra->delta);
+		add_generated_uint(tree, hf_credit_request_frame, tvb, extra->credit_frame);
+		add_generated_time(tree, hf_credit_update_delay, tvb, &extra->delta);
 		expert_add_info(pinfo, at, &ei_credit_answer);
 	}
 	if (pa->found & VSOCK_FOUND_WINDOW_REOPENED) {
-		add_generated_uint(tree, hf_stall_frame, tvb, pa->extra->related_frame);
-		add_generated_time(tree, hf_stall_time, tvb, &pa->extra->delta);
+		add_generated_uint(tree, hf_stall_frame, tvb, extra->related_frame);
+		add_generated_time(tree, hf_stall_time, tvb, &extra->delta);
 		expert_add_info(pinfo, at, &ei_window_reopened);
 	}
 	if (pa->found & VSOCK_FOUND_BUF_CHANGED) {
-		add_generated_uint(tree, hf_previous_buf_alloc, tvb, pa->extra->old_buf_alloc);
+		add_generated_uint(tree, hf_previous_buf_alloc, tvb, extra->old_buf_alloc);
 		expert_add_info(pinfo, at, &ei_buf_changed);
 	}
 	if (pa->found & VSOCK_FOUND_ACKED_UNSEEN) {
-		add_generated_uint(tree, hf_gap_bytes, tvb, pa->extra->gap_bytes);
+		add_generated_uint(tree, hf_gap_bytes, tvb, extra->gap_bytes);
 		expert_add_info(pinfo, at, &ei_acked_unseen);
 	}
 }
@@ -518,13 +605,15 @@ static void show_shutdown(packet_info *pinfo, proto_item *at, const vsockmon_pac
 static void show_connection(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, proto_item *at,
 			    const vsockmon_packet_t *pkt, const vsock_pkt_analysis_t *pa)
 {
+	const vsock_pkt_extra_t *extra = vsock_pkt_extra(pa);
+
 	if (pa->found & VSOCK_FOUND_HANDSHAKE) {
-		add_generated_uint(tree, hf_request_frame, tvb, pa->extra->related_frame);
-		add_generated_time(tree, hf_handshake_time, tvb, &pa->extra->delta);
+		add_generated_uint(tree, hf_request_frame, tvb, extra->related_frame);
+		add_generated_time(tree, hf_handshake_time, tvb, &extra->delta);
 		expert_add_info(pinfo, at, &ei_handshake);
 	}
 	if (pa->found & VSOCK_FOUND_REFUSED) {
-		add_generated_uint(tree, hf_request_frame, tvb, pa->extra->related_frame);
+		add_generated_uint(tree, hf_request_frame, tvb, extra->related_frame);
 		expert_add_info(pinfo, at, &ei_refused);
 	}
 	if (pa->found & VSOCK_FOUND_RESET)
@@ -538,12 +627,12 @@ static void show_connection(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 	if (pa->found & VSOCK_FOUND_RW_BEFORE_HANDSHAKE)
 		expert_add_info(pinfo, at, &ei_rw_before_handshake);
 	if (pa->found & VSOCK_FOUND_MSG_CUT) {
-		add_generated_uint(tree, hf_cut_message_frame, tvb, pa->extra->msg->first_frame);
-		add_generated_uint(tree, hf_cut_message_bytes, tvb, pa->extra->msg->length);
+		add_generated_uint(tree, hf_cut_message_frame, tvb, extra->msg->first_frame);
+		add_generated_uint(tree, hf_cut_message_bytes, tvb, extra->msg->length);
 		expert_add_info(pinfo, at, &ei_msg_cut);
 	}
 	if (pa->found & VSOCK_FOUND_GAP) {
-		add_generated_uint(tree, hf_gap_bytes, tvb, pa->extra->gap_bytes);
+		add_generated_uint(tree, hf_gap_bytes, tvb, extra->gap_bytes);
 		expert_add_info(pinfo, at, &ei_gap);
 	}
 }
@@ -688,6 +777,7 @@ void virtio_vsock_analysis_register(int proto)
 	proto_virtio_vsock = proto;
 	proto_register_field_array(proto, hf, array_length(hf));
 	proto_register_subtree_array(ett, array_length(ett));
+	extras = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), g_direct_hash, g_direct_equal);
 	expert_analysis = expert_register_protocol(proto);
 	expert_register_field_array(expert_analysis, ei, array_length(ei));
 }

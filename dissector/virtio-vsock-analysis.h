@@ -50,6 +50,7 @@ enum {
 	VSOCK_FOUND_MSG = 1u << 17,		/* SEQPACKET fragment: msg fields valid */
 	VSOCK_FOUND_NEW_STATE = 1u << 18,	/* the connection state changed here */
 	VSOCK_FOUND_ACKED_UNSEEN = 1u << 19,	/* fwd_cnt acknowledged bytes never captured */
+	VSOCK_FOUND_MSG_PART = 1u << 20,	/* SEQPACKET fragment of a message of several packets */
 };
 
 /* A SEQPACKET message being (or having been) joined. */
@@ -60,30 +61,43 @@ typedef struct vsock_msg {
 	guint32 fragments;
 } vsock_msg_t;
 
-/* The details of a finding: allocated only for the few packets that have one. */
+/*
+ * The details of a finding: allocated only for the few packets that have
+ * one, and found by frame number (vsock_pkt_extra()), so the record kept
+ * for every RW packet does not carry a pointer.
+ */
 typedef struct vsock_pkt_extra {
 	guint32 related_frame;	/* REQUEST of a RESPONSE/RST, or the RW that closed the window */
 	guint32 credit_frame;	/* the CREDIT_REQUEST/CREDIT_UPDATE paired with this one */
 	guint32 old_buf_alloc;
 	guint32 gap_bytes;
 	nstime_t delta;		/* handshake time, credit answer delay or stall duration */
-	vsock_msg_t *msg;	/* SEQPACKET: the message this fragment belongs to */
+	vsock_msg_t *msg;	/* SEQPACKET: the message this fragment belongs to (not for whole ones) */
 } vsock_pkt_extra_t;
+
+/* Findings whose details are in a vsock_pkt_extra_t. */
+#define VSOCK_FOUND_HAS_EXTRA                                                                              \
+	(VSOCK_FOUND_CREDIT_ANSWER | VSOCK_FOUND_CREDIT_ANSWERED | VSOCK_FOUND_WINDOW_REOPENED |         \
+	 VSOCK_FOUND_BUF_CHANGED | VSOCK_FOUND_GAP | VSOCK_FOUND_HANDSHAKE | VSOCK_FOUND_REFUSED |       \
+	 VSOCK_FOUND_MSG_CUT | VSOCK_FOUND_ACKED_UNSEEN | VSOCK_FOUND_MSG_PART)
 
 /*
  * What the first pass learned about one packet. Kept (in the connection,
  * in frame order) only for RW packets and packets with a finding or a new
- * state, so a capture of a million frames stays small: 32 bytes each.
+ * state: 20 bytes each, the array trimmed to its size when the connection
+ * ends, so a capture of a million frames stays small.
  */
 typedef struct vsock_pkt_analysis {
 	guint32 frame;
-	guint32 found;		/* VSOCK_FOUND_* */
+	guint32 found : 24;	/* VSOCK_FOUND_* */
+	guint32 state : 8;	/* vsock_state_t after this packet */
 	guint32 seq;		/* STREAM RW: offset of its first byte; SEQPACKET RW: fragment number */
 	guint32 credit;		/* credit the sender had before this RW */
 	guint32 in_flight;	/* bytes sent and not yet consumed by the peer, this RW included */
-	guint8 state;		/* vsock_state_t after this packet */
-	vsock_pkt_extra_t *extra;
 } vsock_pkt_analysis_t;
+
+/* The details of this packet's findings (NULL when it has none that need them). */
+const vsock_pkt_extra_t *vsock_pkt_extra(const vsock_pkt_analysis_t *pa);
 
 /* The transport layer's Info line (packet-virtio-vsock.c). */
 #define VIRTIO_VSOCK_INFO_LEN 128
