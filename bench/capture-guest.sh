@@ -2,9 +2,9 @@
 # Guest half of bench/capture.sh (runs in the VM lab, as root, with our
 # vsockmon.ko loaded by run-guest.sh --module). One vsockmon link, vsockmon0,
 # stays up the whole time; for each workload, each capturer captures it alone
-# in turn: vsockdump (the extcap, --existing vsockmon0), dumpcap, tcpdump,
-# and vsockdump with a 32 MiB ring (--ring-size 32) to show what the ring
-# depth does (its default 2 MiB ring vs dumpcap's and tcpdump's 2 MiB).
+# in turn: vsockdump (the extcap, --existing vsockmon0, its default 32 MiB
+# ring), dumpcap, tcpdump, and vsockdump with dumpcap's and tcpdump's 2 MiB
+# ring (--ring-size 2), which compares the capture loops with equal buffers.
 #
 # Usage: capture-guest.sh BUILD_DIR TOOLS_DIR SECONDS REPS
 #   BUILD_DIR: build tree with extcap/vsockdump and tests/traffic/vsock-traffic
@@ -57,11 +57,11 @@ start_capturer() {
 	local who=$1 snap=$2
 	rm -f "$work"/cap "$work"/err "$work"/log
 	case "$who" in
-	vsockdump | vsockdump-ring32)
-		local ring=2
-		[ "$who" = vsockdump ] || ring=32
+	vsockdump | vsockdump-ring2)
+		local ring=()
+		[ "$who" = vsockdump ] || ring=(--ring-size 2)
 		"$build/extcap/vsockdump" --capture --extcap-interface vsockmon --fifo "$work/cap" \
-			--existing "$link" --snaplen "$snap" --ring-size "$ring" \
+			--existing "$link" --snaplen "$snap" "${ring[@]}" \
 			--log-level info --log-file "$work/log" 2>"$work/err" &
 		cap_pid=$!
 		wait_for 30 grep -qs 'capturing on' "$work/log" || fail "vsockdump did not start: $(cat "$work/err" "$work/log")"
@@ -148,7 +148,7 @@ main() {
 	for rep in $(seq 1 "$reps"); do
 		for w in "${workloads[@]}"; do
 			IFS='|' read -r name snap cmd <<<"$w"
-			for who in vsockdump dumpcap tcpdump vsockdump-ring32; do
+			for who in vsockdump dumpcap tcpdump vsockdump-ring2; do
 				echo "== rep $rep: $name snaplen $snap: $who ($(date +%T))"
 				run=$((run + 1))
 				# shellcheck disable=SC2086 # the command is split on purpose

@@ -22,6 +22,9 @@
 #include "log.h"
 #include "privs.h"
 
+/* stdio buffer of the output: the capture loop flushes it after each batch */
+#define OUTPUT_BUFFER_BYTES (256 * 1024)
+
 #ifndef VSOCKDUMP_VERSION
 #define VSOCKDUMP_VERSION "0.0.0"
 #endif
@@ -135,7 +138,10 @@ static FILE *open_output(const char *path, char *err, size_t err_len)
 	if (!out) {
 		close(fd);
 		snprintf(err, err_len, "cannot open output %s: %s", path, strerror(errno));
+		return NULL;
 	}
+	/* a fifo's stdio buffer is 4 KiB: one write(2) per batch, not per few frames */
+	setvbuf(out, NULL, _IOFBF, OUTPUT_BUFFER_BYTES);
 	return out;
 }
 

@@ -2,8 +2,9 @@
 /*
  * pcapng.c - write the few pcapng blocks vsockdump produces.
  *
- * Each block is assembled in a buffer and handed to stdio in one fwrite(),
- * so a reader never sees half a block once the stream is flushed.
+ * The capture loop flushes only between blocks, so a reader never sees half
+ * a block once the stream is flushed. Header blocks are assembled in a
+ * buffer; frames go to stdio directly (pcapng_write_epb()).
  * Layout per draft-ietf-opsawg-pcapng: type, total length, body, options
  * (code, length, value padded to 32 bits, opt_endofopt), total length.
  */
@@ -180,18 +181,31 @@ int pcapng_write_idb(FILE *out, const struct pcapng_interface *iface)
 	return finish(&b, out);
 }
 
+/*
+ * The one block written per frame: its fixed fields, the frame and the
+ * trailer go to stdio as they are, without assembling a copy. A 64 KiB
+ * frame assembled in a malloc'ed buffer cost an mmap, page faults and two
+ * extra copies per frame, which lost frames under a flood.
+ */
 int pcapng_write_epb(FILE *out, uint64_t ts, const uint8_t *data,
 		     uint32_t caplen, uint32_t origlen)
 {
-	struct block b = { 0 };
+	static const uint8_t zeros[4];
+	size_t padding = pad4(caplen) - caplen;
+	uint32_t total = (uint32_t)(7 * sizeof(uint32_t) + pad4(caplen) + sizeof(uint32_t));
+	uint32_t head[7] = {
+		PCAPNG_BT_EPB, total,
+		0,			/* interface id */
+		(uint32_t)(ts >> 32), (uint32_t)ts,
+		caplen, origlen,
+	};
 
-	begin(&b, PCAPNG_BT_EPB);
-	put_u32(&b, 0);			/* interface id */
-	put_timestamp(&b, ts);
-	put_u32(&b, caplen);
-	put_u32(&b, origlen);
-	put(&b, data, caplen);
-	return finish(&b, out);
+	if (fwrite(head, sizeof(head), 1, out) != 1 ||
+	    (caplen && fwrite(data, caplen, 1, out) != 1) ||
+	    (padding && fwrite(zeros, padding, 1, out) != 1) ||
+	    fwrite(&total, sizeof(total), 1, out) != 1)
+		return -1;
+	return 0;
 }
 
 int pcapng_write_isb(FILE *out, const struct pcapng_stats *stats)
