@@ -6,6 +6,7 @@
  * checks between the two headers, and the payload hand-off.
  */
 #include "virtio-vsock-analysis.h"
+#include "vsockmon-text.h"
 
 #include <epan/expert.h>
 #include <wsutil/to_str.h>
@@ -281,43 +282,16 @@ static gboolean announces_credit(guint16 op)
 	       op == VIRTIO_VSOCK_OP_REQUEST || op == VIRTIO_VSOCK_OP_RESPONSE;
 }
 
-/* Appending to a short column text without printf: this runs for every frame. */
-typedef struct text_buf {
-	char *pos;
-	char *end;	/* the last byte, kept for the NUL */
-} text_buf_t;
-
-static void put_str(text_buf_t *b, const char *s)
-{
-	while (*s && b->pos < b->end)
-		*b->pos++ = *s++;
-}
-
-static void put_uint(text_buf_t *b, guint32 value)
-{
-	char digits[11];
-	char *first = uint_to_str_back(digits + sizeof(digits), value);
-
-	while (first < digits + sizeof(digits) && b->pos < b->end)
-		*b->pos++ = *first++;
-}
-
 /* "1024 → 1234 [RW, EOM] Len=6 ..." into buf; also used again for PDU segments. */
 void virtio_vsock_format_info(const vsockmon_packet_t *pkt, char *buf, size_t size)
 {
-	text_buf_t b = { buf, buf + size - 1 };
-	const char *op = op_name(pkt->virtio_op);
+	text_buf_t b = TEXT_BUF_INIT(buf, size);
 
 	put_uint(&b, pkt->src_port);
 	put_str(&b, " " UTF8_RIGHTWARDS_ARROW " ");
 	put_uint(&b, pkt->dst_port);
 	put_str(&b, " [");
-	if (op) {
-		put_str(&b, op);
-	} else {
-		put_str(&b, "op ");
-		put_uint(&b, pkt->virtio_op);
-	}
+	put_name(&b, op_name(pkt->virtio_op), "op", pkt->virtio_op);
 	put_str(&b, flag_names(pkt));
 	put_str(&b, "] Len=");
 	put_uint(&b, pkt->payload_len);
@@ -329,7 +303,24 @@ void virtio_vsock_format_info(const vsockmon_packet_t *pkt, char *buf, size_t si
 	}
 	if (pkt->virtio_type == VIRTIO_VSOCK_TYPE_SEQPACKET)
 		put_str(&b, " SEQPACKET");
-	*b.pos = '\0';
+	text_buf_end(&b);
+}
+
+/* "Virtio VSOCK transport, STREAM RW, Len: 6" */
+static void set_item_text(proto_item *ti, const vsockmon_packet_t *pkt)
+{
+	char label[ITEM_LABEL_LENGTH];
+	text_buf_t b = TEXT_BUF_INIT(label, sizeof(label));
+
+	put_str(&b, proto_get_protocol_name(proto_virtio_vsock));
+	put_str(&b, ", ");
+	put_name(&b, type_name(pkt->virtio_type), "type", pkt->virtio_type);
+	put_str(&b, " ");
+	put_name(&b, op_name(pkt->virtio_op), "op", pkt->virtio_op);
+	put_str(&b, ", Len: ");
+	put_uint(&b, pkt->virtio_len);
+	text_buf_end(&b);
+	proto_item_set_text(ti, "%s", label);
 }
 
 static void set_info_column(packet_info *pinfo, const vsockmon_packet_t *pkt)
@@ -432,10 +423,7 @@ static int dissect_virtio_vsock(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
 
 	if (ti) {
 		proto_item_set_len(ti, payload_offset);
-		proto_item_append_text(ti, ", %s %s, Len: %u",
-				       VSOCKMON_VAL_TO_STR(pinfo->pool, pkt->virtio_type, virtio_type_names, "type %u"),
-				       VSOCKMON_VAL_TO_STR(pinfo->pool, pkt->virtio_op, virtio_op_names, "op %u"),
-				       pkt->virtio_len);
+		set_item_text(ti, pkt);
 	}
 	set_info_column(pinfo, pkt);
 

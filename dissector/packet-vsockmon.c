@@ -7,6 +7,7 @@
  * follows is dissected through the "vsockmon.transport" table.
  */
 #include "vsockmon-int.h"
+#include "vsockmon-text.h"
 
 #include <epan/address_types.h>
 #include <epan/conversation_table.h>
@@ -270,15 +271,31 @@ static void add_stream_field(tvbuff_t *tvb, proto_tree *tree, const vsockmon_pac
 	proto_item_set_generated(ti);
 }
 
-/* "..., Src: 3:1024, Dst: host:1234, Op: CONNECT" on the protocol item. */
-static void append_item_text(proto_item *ti, const vsockmon_packet_t *pkt)
+/* "VSOCK Monitor, Src: 3:1024, Dst: host:1234, Op: CONNECT" */
+static void put_endpoint(text_buf_t *b, const address *addr, guint32 port)
 {
-	char src[24], dst[24];
-	const char *op = pkt->op <= AF_VSOCK_OP_PAYLOAD ? vsockmon_op_names[pkt->op].strptr : "?";
+	char cid[24];
 
-	cid_addr_to_str(&pkt->src, src, sizeof(src));
-	cid_addr_to_str(&pkt->dst, dst, sizeof(dst));
-	proto_item_append_text(ti, ", Src: %s:%u, Dst: %s:%u, Op: %s", src, pkt->src_port, dst, pkt->dst_port, op);
+	cid_addr_to_str(addr, cid, sizeof(cid));
+	put_str(b, cid);
+	put_str(b, ":");
+	put_uint(b, port);
+}
+
+static void set_item_text(proto_item *ti, const vsockmon_packet_t *pkt)
+{
+	char label[ITEM_LABEL_LENGTH];
+	text_buf_t b = TEXT_BUF_INIT(label, sizeof(label));
+
+	put_str(&b, proto_get_protocol_name(proto_vsockmon));
+	put_str(&b, ", Src: ");
+	put_endpoint(&b, &pkt->src, pkt->src_port);
+	put_str(&b, ", Dst: ");
+	put_endpoint(&b, &pkt->dst, pkt->dst_port);
+	put_str(&b, ", Op: ");
+	put_str(&b, pkt->op <= AF_VSOCK_OP_PAYLOAD ? vsockmon_op_names[pkt->op].strptr : "?");
+	text_buf_end(&b);
+	proto_item_set_text(ti, "%s", label);
 }
 
 /* Info when no transport layer writes its own, richer line. */
@@ -345,7 +362,7 @@ static int dissect_vsockmon(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 	vsockmon_stream_lookup(pinfo, pkt);
 	add_stream_field(tvb, vsockmon_tree, pkt);
 	if (ti)
-		append_item_text(ti, pkt);
+		set_item_text(ti, pkt);
 
 	dissect_transport(tvb, pinfo, tree, pkt);
 

@@ -45,6 +45,7 @@ struct vsock_conn {
 	vsock_live_t *live;		/* NULL once the connection is over */
 	wmem_tree_t *pdus[2];		/* open stream PDUs per direction (reassembly) */
 	guint32 n_records;
+	guint32 last_frame;		/* analysed last on the first pass */
 	guint8 state;			/* vsock_state_t */
 	guint8 recorded_state;		/* state of the last kept record */
 };
@@ -517,8 +518,11 @@ vsock_pkt_analysis_t *virtio_vsock_analyze(packet_info *pinfo, vsockmon_packet_t
 		return pa;
 	}
 	/* a frame dissected twice on the first pass was analysed already */
-	if (conn->n_records && conn->records[conn->n_records - 1].frame == pinfo->num)
-		return &conn->records[conn->n_records - 1];
+	if (conn->last_frame == pinfo->num) {
+		pa = conn->n_records ? &conn->records[conn->n_records - 1] : NULL;
+		return pa && pa->frame == pinfo->num ? pa : NULL;
+	}
+	conn->last_frame = pinfo->num;
 	return analyze_first_pass(pinfo, pkt, conn);
 }
 
@@ -777,6 +781,7 @@ void virtio_vsock_analysis_register(int proto)
 	proto_virtio_vsock = proto;
 	proto_register_field_array(proto, hf, array_length(hf));
 	proto_register_subtree_array(ett, array_length(ett));
+	vsockmon_streams_reserve(sizeof(struct vsock_conn));
 	extras = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), g_direct_hash, g_direct_equal);
 	expert_analysis = expert_register_protocol(proto);
 	expert_register_field_array(expert_analysis, ei, array_length(ei));

@@ -168,7 +168,9 @@ static guint32 add_to_pdu(tvbuff_t *tvb, guint offset, guint32 cur, guint32 seg_
 static guint32 dissect_unclaimed(tvbuff_t *tvb, guint offset, guint32 cur, guint32 limit, packet_info *pinfo,
 				 proto_tree *tree, vsockmon_packet_t *pkt)
 {
-	tvbuff_t *part = tvb_new_subset_length(tvb, offset, limit - cur);
+	/* most segments are handed up whole: no second tvb for them */
+	tvbuff_t *part = offset == 0 && limit - cur == tvb_reported_length(tvb) ?
+			 tvb : tvb_new_subset_length(tvb, offset, limit - cur);
 
 	dispatch_desegmentable(part, pinfo, tree, pkt);
 	if (PINFO_FD_VISITED(pinfo) || !pinfo->desegment_len || (guint32)pinfo->desegment_offset >= limit - cur)

@@ -86,6 +86,9 @@ void vsockmon_dissect_payload(tvbuff_t *payload_tvb, packet_info *pinfo, proto_t
 
 /* The connection table (vsockmon-streams.c). */
 void vsockmon_streams_init(void);
+/* Allocate size zeroed bytes of transport state with each connection
+ * (vsockmon_conv_t.transport_state points at them). Call at registration. */
+void vsockmon_streams_reserve(gsize size);
 guint32 vsockmon_streams_count(void);
 void vsockmon_stream_lookup(packet_info *pinfo, vsockmon_packet_t *pkt);
 vsockmon_conv_t *vsockmon_stream_find(guint64 src_cid, guint32 src_port, guint64 dst_cid, guint32 dst_port,

@@ -10,11 +10,28 @@
  * mapped to the pair's latest connection, each connection linking to the
  * one before it on the same pair (a pair is reused after a reset).
  * Upper layers that want a conversation_t still get one from Wireshark.
+ *
+ * Every frame looks its connection up, so the table is an open-addressing
+ * array of (hash, connection) slots: a lookup reads one slot and the
+ * connection it needs anyway, where a chained map also reads a node and
+ * a bucket, each a likely cache miss with thousands of connections. The
+ * transport layer's per-connection state is allocated with the connection
+ * (vsockmon_streams_reserve()), in the same cache lines.
  */
 #include "vsockmon-int.h"
 
-static wmem_map_t *streams;	/* vsockmon_stream_key_t -> latest vsockmon_conv_t */
+typedef struct stream_slot {
+	guint32 hash;
+	vsockmon_conv_t *conv;	/* the pair's latest connection; NULL: free */
+} stream_slot_t;
+
+#define STREAM_SLOTS_MIN 1024	/* a power of two */
+
+static stream_slot_t *slots;
+static guint32 slot_mask;	/* slots - 1 */
+static guint32 pairs;		/* slots in use */
 static guint32 next_stream;
+static gsize transport_state_size;
 
 /* The pair with its lower (cid, port) endpoint first, so both directions match. */
 static void make_key(vsockmon_stream_key_t *key, guint64 src_cid, guint32 src_port, guint64 dst_cid,
@@ -27,24 +44,58 @@ static void make_key(vsockmon_stream_key_t *key, guint64 src_cid, guint32 src_po
 	key->port[1] = *src_is_low ? dst_port : src_port;
 }
 
-static guint key_hash(gconstpointer data)
+static guint32 key_hash(const vsockmon_stream_key_t *key)
 {
-	const vsockmon_stream_key_t *key = (const vsockmon_stream_key_t *)data;
 	guint64 h = key->cid[0] * G_GUINT64_CONSTANT(0x9e3779b97f4a7c15) ^ key->cid[1];
 
 	h = h * G_GUINT64_CONSTANT(0x9e3779b97f4a7c15) ^ ((guint64)key->port[0] << 32 | key->port[1]);
-	return (guint)(h ^ h >> 29);
+	return (guint32)(h ^ h >> 29);
 }
 
-static gboolean key_equal(gconstpointer a, gconstpointer b)
+static gboolean key_equal(const vsockmon_stream_key_t *a, const vsockmon_stream_key_t *b)
 {
 	return memcmp(a, b, sizeof(vsockmon_stream_key_t)) == 0;
 }
 
+static stream_slot_t *slots_new(guint32 count)
+{
+	slot_mask = count - 1;
+	return wmem_alloc0_array(wmem_file_scope(), stream_slot_t, count);
+}
+
 void vsockmon_streams_init(void)
 {
-	streams = wmem_map_new(wmem_file_scope(), key_hash, key_equal);
+	slots = slots_new(STREAM_SLOTS_MIN);
+	pairs = 0;
 	next_stream = 0;
+}
+
+void vsockmon_streams_reserve(gsize size)
+{
+	transport_state_size = size;
+}
+
+/* The pair's slot: the one holding it, or the free one where it would go. */
+static stream_slot_t *slot_of(const vsockmon_stream_key_t *key, guint32 hash)
+{
+	guint32 i = hash & slot_mask;
+
+	while (slots[i].conv && (slots[i].hash != hash || !key_equal(&slots[i].conv->key, key)))
+		i = (i + 1) & slot_mask;
+	return &slots[i];
+}
+
+/* Keep the table at most half full, so probes stay short. */
+static void slots_grow(void)
+{
+	stream_slot_t *old = slots;
+	guint32 old_count = slot_mask + 1, i;
+
+	slots = slots_new(old_count * 2);
+	for (i = 0; i < old_count; i++)
+		if (old[i].conv)
+			*slot_of(&old[i].conv->key, old[i].hash) = old[i];
+	wmem_free(wmem_file_scope(), old);
 }
 
 guint32 vsockmon_streams_count(void)
@@ -52,24 +103,33 @@ guint32 vsockmon_streams_count(void)
 	return next_stream;
 }
 
-static vsockmon_conv_t *stream_new(const vsockmon_stream_key_t *key, gboolean src_is_low, guint32 frame,
-				   vsockmon_conv_t *prev)
+/* A new connection on the pair in slot; it becomes the pair's latest. */
+static vsockmon_conv_t *stream_new(stream_slot_t *slot, const vsockmon_stream_key_t *key, guint32 hash,
+				   gboolean src_is_low, guint32 frame)
 {
-	vsockmon_conv_t *conv = wmem_new0(wmem_file_scope(), vsockmon_conv_t);
+	vsockmon_conv_t *conv = (vsockmon_conv_t *)wmem_alloc0(wmem_file_scope(),
+								sizeof(vsockmon_conv_t) + transport_state_size);
+	gboolean new_pair;
 
 	conv->key = *key;
 	conv->stream = next_stream++;
 	conv->first_frame = frame;
 	conv->flow0_is_low = src_is_low;
-	conv->prev = prev;
-	wmem_map_insert(streams, &conv->key, conv);
+	conv->prev = slot->conv;
+	if (transport_state_size)
+		conv->transport_state = conv + 1;
+	new_pair = !slot->conv;
+	slot->hash = hash;
+	slot->conv = conv;
+	if (new_pair && ++pairs > (slot_mask + 1) / 2)
+		slots_grow();	/* moves the slots: slot is stale from here on */
 	return conv;
 }
 
 /* The pair's connection that was current at this frame. */
-static vsockmon_conv_t *stream_at(const vsockmon_stream_key_t *key, guint32 frame)
+static vsockmon_conv_t *stream_at(const stream_slot_t *slot, guint32 frame)
 {
-	vsockmon_conv_t *conv = (vsockmon_conv_t *)wmem_map_lookup(streams, key);
+	vsockmon_conv_t *conv = slot->conv;
 
 	while (conv && conv->first_frame > frame)
 		conv = conv->prev;
@@ -83,7 +143,7 @@ vsockmon_conv_t *vsockmon_stream_find(guint64 src_cid, guint32 src_port, guint64
 	gboolean src_is_low;
 
 	make_key(&key, src_cid, src_port, dst_cid, dst_port, &src_is_low);
-	return stream_at(&key, frame);
+	return stream_at(slot_of(&key, key_hash(&key)), frame);
 }
 
 /*
@@ -95,15 +155,19 @@ void vsockmon_stream_lookup(packet_info *pinfo, vsockmon_packet_t *pkt)
 	vsockmon_stream_key_t key;
 	gboolean src_is_low;
 	vsockmon_conv_t *conv;
+	stream_slot_t *slot;
+	guint32 hash;
 
 	make_key(&key, pkt->src_cid, pkt->src_port, pkt->dst_cid, pkt->dst_port, &src_is_low);
-	conv = stream_at(&key, pinfo->num);
+	hash = key_hash(&key);
+	slot = slot_of(&key, hash);
+	conv = stream_at(slot, pinfo->num);
 	if (!PINFO_FD_VISITED(pinfo) || !conv) {
 		gboolean reused = conv && conv->closed_frame && pinfo->num > conv->closed_frame &&
 				  pkt->op == AF_VSOCK_OP_CONNECT;
 
 		if (!conv || reused)
-			conv = stream_new(&key, src_is_low, pinfo->num, conv);
+			conv = stream_new(slot, &key, hash, src_is_low, pinfo->num);
 	}
 	pkt->vconv = conv;
 	pkt->stream = conv->stream;
