@@ -222,6 +222,11 @@ main() {
 	measure_pair columns half 1 "$half" -r "$half"
 	step "b) full analysis, two passes: tshark -2 -V -r ($analysis_conns connections), $runs runs each"
 	measure_pair analysis big "$runs" "$analysis" -2 -V -r "$analysis"
+	# -V prints a hex dump under every 'data' item (the plugin's payloads, as
+	# for TCP's), the built-in dissector's payload field prints none; with -x
+	# both print each frame's bytes once, so the two outputs carry the same bytes
+	step "b2) full analysis with the bytes: tshark -2 -V -x -r, $runs runs each"
+	measure_pair analysis-x big "$runs" "$analysis" -2 -V -x -r "$analysis"
 	step "c) memory: analysis at half size ($((analysis_conns / 2)) connections)"
 	measure_pair analysis half 1 "$analysis_half" -2 -V -r "$analysis_half"
 
