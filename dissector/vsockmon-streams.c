@@ -49,7 +49,10 @@ static guint32 key_hash(const vsockmon_stream_key_t *key)
 	guint64 h = key->cid[0] * G_GUINT64_CONSTANT(0x9e3779b97f4a7c15) ^ key->cid[1];
 
 	h = h * G_GUINT64_CONSTANT(0x9e3779b97f4a7c15) ^ ((guint64)key->port[0] << 32 | key->port[1]);
-	return (guint32)(h ^ h >> 29);
+	/* the slot index takes the low bits: multiply once more so that every
+	 * key bit reaches them (ports enter last, by xor alone) */
+	h = (h ^ h >> 32) * G_GUINT64_CONSTANT(0x9e3779b97f4a7c15);
+	return (guint32)(h >> 32);
 }
 
 static gboolean key_equal(const vsockmon_stream_key_t *a, const vsockmon_stream_key_t *b)

@@ -2,7 +2,9 @@
 generator's manifests) and on crafted faults (samples/crafted/analysis.pcap)."""
 import json
 import os
+import random
 import shutil
+import struct
 import sys
 import tempfile
 import unittest
@@ -327,6 +329,75 @@ class Ttrpc(unittest.TestCase):
         rows = fields(readable_copy(os.path.join(SHARED, "peer-fixtures", "tcpdump", "vsock-1.pcapng")),
                       "frame.protocols", display_filter="virtio_vsock.op == 5")
         self.assertEqual({r["frame.protocols"] for r in rows}, {"vsockmon:virtio_vsock:data"})
+
+
+
+class ManyConnections(unittest.TestCase):
+    """3,000 connections, all opened before any carries data: the connection
+    table grows several times while connections are open (they must be found
+    again after it moves), and every connection's analysis state is trimmed
+    and released at its RST before the second pass reads its records."""
+
+    CONNS = 3000
+    HOST, SERVER_PORT, BUF = 2, 5000, 65536
+
+    @staticmethod
+    def frame(src, dst, sport, dport, op, payload=b""):
+        monitor_op = {1: 1, 2: 1, 3: 2, 5: 4}[op]	# virtio op -> AF_VSOCK_OP_*
+        mon = struct.pack("<QQIIHHHH", src, dst, sport, dport, monitor_op, 2, 44, 0)
+        virtio = struct.pack("<QQIIIHHIII", src, dst, sport, dport, len(payload), 1, op, 0,
+                             ManyConnections.BUF, 0)
+        return mon + virtio + payload
+
+    @classmethod
+    def setUpClass(cls):
+        frames = []	# (connection index, bytes)
+        # scattered guests and ports, so that pairs collide in the table (sequential
+        # ports would each get a slot of their own)
+        rng = random.Random(42)
+        guests = [rng.randrange(3, 1 << 20) for _ in range(cls.CONNS)]
+        ports = rng.sample(range(1024, 65536), cls.CONNS)
+        h, sp = cls.HOST, cls.SERVER_PORT
+        for i, (g, port) in enumerate(zip(guests, ports)):
+            frames.append((i, cls.frame(g, h, port, sp, 1)))
+            frames.append((i, cls.frame(h, g, sp, port, 2)))
+        for i, (g, port) in enumerate(zip(guests, ports)):
+            frames.append((i, cls.frame(g, h, port, sp, 5, b"ping")))
+            frames.append((i, cls.frame(h, g, sp, port, 5, b"pong!!")))
+            frames.append((i, cls.frame(g, h, port, sp, 3)))
+        cls.expected_streams = [i for i, _ in frames]
+        fd, path = tempfile.mkstemp(suffix=".pcap")
+        with os.fdopen(fd, "wb") as f:
+            f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 271))
+            for n, (_, data) in enumerate(frames):
+                f.write(struct.pack("<IIII", 1700000000 + n // 1000000, n % 1000000, len(data), len(data)))
+                f.write(data)
+        cls.capture = readable_copy(path)
+        os.unlink(path)
+
+    def test_every_frame_finds_its_connection_on_both_passes(self):
+        for passes in ((), ("-2",)):
+            with self.subTest(passes=passes):
+                rows = fields(self.capture, "vsockmon.stream", extra=passes)
+                self.assertEqual([int(r["vsockmon.stream"]) for r in rows], self.expected_streams)
+
+    def test_data_analysis_survives_the_release_of_first_pass_state(self):
+        rows = fields(self.capture, "vsockmon.stream", "virtio_vsock.seq", "virtio_vsock.nxtseq",
+                      "virtio_vsock.analysis.credit", "virtio_vsock.analysis.bytes_in_flight",
+                      display_filter="virtio_vsock.op == 5", extra=("-2",))
+        self.assertEqual(len(rows), 2 * self.CONNS)
+        want = []
+        for i in range(self.CONNS):
+            want.append((i, 0, 4, self.BUF, 4))
+            want.append((i, 0, 6, self.BUF, 6))
+        got = [tuple(int(r[k]) for k in ("vsockmon.stream", "virtio_vsock.seq", "virtio_vsock.nxtseq",
+                                         "virtio_vsock.analysis.credit",
+                                         "virtio_vsock.analysis.bytes_in_flight")) for r in rows]
+        self.assertEqual(got, want)
+
+    def test_every_connection_is_reset_in_the_table(self):
+        out = tshark("-r", self.capture, "-q", "-z", "conv,vsockmon")
+        self.assertEqual(out.count(" reset"), self.CONNS, out[-600:])
 
 
 if __name__ == "__main__":
