@@ -112,10 +112,9 @@ const char *vsock_state_name(vsock_state_t state)
 	return val_to_str_const(state, state_names, "unknown");
 }
 
+/* Allocated zeroed with the connection (vsockmon_streams_reserve() at registration). */
 struct vsock_conn *vsock_conn_of(vsockmon_packet_t *pkt)
 {
-	if (!pkt->vconv->transport_state)
-		pkt->vconv->transport_state = wmem_new0(wmem_file_scope(), struct vsock_conn);
 	return (struct vsock_conn *)pkt->vconv->transport_state;
 }
 
