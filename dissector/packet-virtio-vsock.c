@@ -113,8 +113,20 @@ static const char *type_name(guint16 type)
 }
 
 /* The header values (every frame needs them, with or without a tree). */
-static void read_header(tvbuff_t *tvb, vsockmon_packet_t *pkt)
+/* The virtio header's own copy of the addresses (the monitor header has the others). */
+typedef struct virtio_endpoints {
+	guint64 src_cid;
+	guint64 dst_cid;
+	guint32 src_port;
+	guint32 dst_port;
+} virtio_endpoints_t;
+
+static void read_header(tvbuff_t *tvb, vsockmon_packet_t *pkt, virtio_endpoints_t *ends)
 {
+	ends->src_cid = tvb_get_letoh64(tvb, VIRTIO_VSOCK_OFF_SRC_CID);
+	ends->dst_cid = tvb_get_letoh64(tvb, VIRTIO_VSOCK_OFF_DST_CID);
+	ends->src_port = tvb_get_letohl(tvb, VIRTIO_VSOCK_OFF_SRC_PORT);
+	ends->dst_port = tvb_get_letohl(tvb, VIRTIO_VSOCK_OFF_DST_PORT);
 	pkt->virtio_len = tvb_get_letohl(tvb, VIRTIO_VSOCK_OFF_LEN);
 	pkt->virtio_type = tvb_get_letohs(tvb, VIRTIO_VSOCK_OFF_TYPE);
 	pkt->virtio_op = tvb_get_letohs(tvb, VIRTIO_VSOCK_OFF_OP);
@@ -134,7 +146,7 @@ static proto_item *add_flags(tvbuff_t *tvb, proto_tree *tree, const vsockmon_pac
 		ti = proto_tree_add_bitmask(tree, tvb, VIRTIO_VSOCK_OFF_FLAGS, hf_virtio_flags, ett_virtio_flags,
 					    meaning.fields, ENC_LITTLE_ENDIAN);
 	else
-		ti = proto_tree_add_item(tree, hf_virtio_flags, tvb, VIRTIO_VSOCK_OFF_FLAGS, 4, ENC_LITTLE_ENDIAN);
+		ti = proto_tree_add_uint(tree, hf_virtio_flags, tvb, VIRTIO_VSOCK_OFF_FLAGS, 4, pkt->virtio_flags);
 	if (unknown)
 		proto_item_set_generated(proto_tree_add_uint(tree, hf_virtio_flags_unknown, tvb,
 							     VIRTIO_VSOCK_OFF_FLAGS, 4, unknown));
@@ -147,18 +159,20 @@ typedef struct header_items {
 	proto_item *flags;
 } header_items_t;
 
-static void add_header_fields(tvbuff_t *tvb, proto_tree *tree, const vsockmon_packet_t *pkt, header_items_t *items)
+/* From the values read_header() has (cheaper than decoding each field again). */
+static void add_header_fields(tvbuff_t *tvb, proto_tree *tree, const vsockmon_packet_t *pkt,
+			      const virtio_endpoints_t *ends, header_items_t *items)
 {
-	proto_tree_add_item(tree, hf_virtio_src_cid, tvb, VIRTIO_VSOCK_OFF_SRC_CID, 8, ENC_LITTLE_ENDIAN);
-	proto_tree_add_item(tree, hf_virtio_dst_cid, tvb, VIRTIO_VSOCK_OFF_DST_CID, 8, ENC_LITTLE_ENDIAN);
-	proto_tree_add_item(tree, hf_virtio_src_port, tvb, VIRTIO_VSOCK_OFF_SRC_PORT, 4, ENC_LITTLE_ENDIAN);
-	proto_tree_add_item(tree, hf_virtio_dst_port, tvb, VIRTIO_VSOCK_OFF_DST_PORT, 4, ENC_LITTLE_ENDIAN);
-	proto_tree_add_item(tree, hf_virtio_len, tvb, VIRTIO_VSOCK_OFF_LEN, 4, ENC_LITTLE_ENDIAN);
-	items->type = proto_tree_add_item(tree, hf_virtio_type, tvb, VIRTIO_VSOCK_OFF_TYPE, 2, ENC_LITTLE_ENDIAN);
-	items->op = proto_tree_add_item(tree, hf_virtio_op, tvb, VIRTIO_VSOCK_OFF_OP, 2, ENC_LITTLE_ENDIAN);
+	proto_tree_add_uint64(tree, hf_virtio_src_cid, tvb, VIRTIO_VSOCK_OFF_SRC_CID, 8, ends->src_cid);
+	proto_tree_add_uint64(tree, hf_virtio_dst_cid, tvb, VIRTIO_VSOCK_OFF_DST_CID, 8, ends->dst_cid);
+	proto_tree_add_uint(tree, hf_virtio_src_port, tvb, VIRTIO_VSOCK_OFF_SRC_PORT, 4, ends->src_port);
+	proto_tree_add_uint(tree, hf_virtio_dst_port, tvb, VIRTIO_VSOCK_OFF_DST_PORT, 4, ends->dst_port);
+	proto_tree_add_uint(tree, hf_virtio_len, tvb, VIRTIO_VSOCK_OFF_LEN, 4, pkt->virtio_len);
+	items->type = proto_tree_add_uint(tree, hf_virtio_type, tvb, VIRTIO_VSOCK_OFF_TYPE, 2, pkt->virtio_type);
+	items->op = proto_tree_add_uint(tree, hf_virtio_op, tvb, VIRTIO_VSOCK_OFF_OP, 2, pkt->virtio_op);
 	items->flags = add_flags(tvb, tree, pkt);
-	proto_tree_add_item(tree, hf_virtio_buf_alloc, tvb, VIRTIO_VSOCK_OFF_BUF_ALLOC, 4, ENC_LITTLE_ENDIAN);
-	proto_tree_add_item(tree, hf_virtio_fwd_cnt, tvb, VIRTIO_VSOCK_OFF_FWD_CNT, 4, ENC_LITTLE_ENDIAN);
+	proto_tree_add_uint(tree, hf_virtio_buf_alloc, tvb, VIRTIO_VSOCK_OFF_BUF_ALLOC, 4, pkt->buf_alloc);
+	proto_tree_add_uint(tree, hf_virtio_fwd_cnt, tvb, VIRTIO_VSOCK_OFF_FWD_CNT, 4, pkt->fwd_cnt);
 }
 
 /* Values no kernel sends. */
@@ -210,19 +224,15 @@ static void add_partial_header_fields(tvbuff_t *tvb, proto_tree *tree, guint ava
 /* ---- consistency checks ---- */
 
 /* The monitor header repeats the addresses: they must agree. */
-static void check_addresses(tvbuff_t *tvb, packet_info *pinfo, proto_item *ti, const vsockmon_packet_t *pkt)
+static void check_addresses(packet_info *pinfo, proto_item *ti, const vsockmon_packet_t *pkt,
+			    const virtio_endpoints_t *ends)
 {
-	guint64 src_cid = tvb_get_letoh64(tvb, VIRTIO_VSOCK_OFF_SRC_CID);
-	guint64 dst_cid = tvb_get_letoh64(tvb, VIRTIO_VSOCK_OFF_DST_CID);
-	guint32 src_port = tvb_get_letohl(tvb, VIRTIO_VSOCK_OFF_SRC_PORT);
-	guint32 dst_port = tvb_get_letohl(tvb, VIRTIO_VSOCK_OFF_DST_PORT);
-
-	if (src_cid != pkt->src_cid || dst_cid != pkt->dst_cid || src_port != pkt->src_port ||
-	    dst_port != pkt->dst_port)
+	if (ends->src_cid != pkt->src_cid || ends->dst_cid != pkt->dst_cid || ends->src_port != pkt->src_port ||
+	    ends->dst_port != pkt->dst_port)
 		expert_add_info_format(pinfo, ti, &ei_virtio_addr_mismatch,
 				       "Virtio header says %" PRIu64 ":%u > %" PRIu64 ":%u, monitor header "
 				       "%" PRIu64 ":%u > %" PRIu64 ":%u",
-				       src_cid, src_port, dst_cid, dst_port,
+				       ends->src_cid, ends->src_port, ends->dst_cid, ends->dst_port,
 				       pkt->src_cid, pkt->src_port, pkt->dst_cid, pkt->dst_port);
 }
 
@@ -386,6 +396,7 @@ static int dissect_virtio_vsock(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
 	vsockmon_packet_t *pkt = (vsockmon_packet_t *)data;
 	vsock_pkt_analysis_t *pa;
 	header_items_t items = { NULL, NULL, NULL };
+	virtio_endpoints_t ends;
 	proto_item *ti;
 	proto_tree *virtio_tree;
 	guint avail;
@@ -404,11 +415,11 @@ static int dissect_virtio_vsock(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
 		return tvb_captured_length(tvb);
 	}
 
-	read_header(tvb, pkt);
+	read_header(tvb, pkt, &ends);
 	if (tree)
-		add_header_fields(tvb, virtio_tree, pkt, &items);
+		add_header_fields(tvb, virtio_tree, pkt, &ends, &items);
 	check_values(pinfo, pkt, &items);
-	check_addresses(tvb, pinfo, ti, pkt);
+	check_addresses(pinfo, ti, pkt, &ends);
 	check_monitor_op(pinfo, pkt);
 
 	payload_offset = MAX(pkt->hdr_len, VIRTIO_VSOCK_HDR_LEN);
@@ -418,8 +429,6 @@ static int dissect_virtio_vsock(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
 		vsockmon_conv_mark_closed(pkt, pinfo);
 	pa = virtio_vsock_analyze(pinfo, pkt);
 	virtio_vsock_analysis_show(tvb, pinfo, virtio_tree, pkt, pa);
-	if (pa)
-		pkt->conn_state = vsock_state_name((vsock_state_t)pa->state);
 
 	if (ti) {
 		proto_item_set_len(ti, payload_offset);

@@ -18,7 +18,7 @@ typedef struct vsock_flow {
 	guint32 gap_bytes;		/* bytes the peer acknowledged that we never saw */
 	guint32 stall_frame;		/* RW that used up its credit (0: not stalled) */
 	nstime_t stall_time;
-	guint32 credit_request;		/* its unanswered CREDIT_REQUEST: record index + 1 */
+	guint32 credit_request;		/* its unanswered CREDIT_REQUEST: record index in the log + 1 */
 	guint32 credit_request_frame;
 	nstime_t credit_request_time;
 	vsock_msg_t *msg;		/* SEQPACKET message it is sending */
@@ -33,7 +33,6 @@ typedef struct vsock_flow {
  */
 typedef struct vsock_live {
 	vsock_flow_t flow[2];
-	guint32 records_size;		/* records allocated, of which conn->n_records used */
 	guint32 request_frame;
 	nstime_t request_time;
 	gboolean handshake_seen;	/* the REQUEST is in the capture: offsets are absolute */
@@ -41,14 +40,32 @@ typedef struct vsock_live {
 
 /* What every pass needs. */
 struct vsock_conn {
-	vsock_pkt_analysis_t *records;	/* in frame order */
 	vsock_live_t *live;		/* NULL once the connection is over */
 	wmem_tree_t *pdus[2];		/* open stream PDUs per direction (reassembly) */
-	guint32 n_records;
 	guint32 last_frame;		/* analysed last on the first pass */
 	guint8 state;			/* vsock_state_t */
 	guint8 recorded_state;		/* state of the last kept record */
 };
+
+/*
+ * The records of all connections, in one log in frame order. The first
+ * pass appends to its tail, which stays in cache whatever connection a
+ * frame belongs to, where per-connection arrays cost a cache miss per
+ * frame, a copy each time one grew and the slack of the doubling. Records
+ * live in fixed chunks, so a record's address never changes. Later passes
+ * find a frame's record by binary search, or at once when they go in
+ * frame order (tshark -2), from where the previous search ended.
+ */
+#define RECORD_CHUNK_BITS 14
+#define RECORD_CHUNK_SIZE (1u << RECORD_CHUNK_BITS)
+
+static vsock_pkt_analysis_t **record_chunks;
+static guint32 record_chunks_size;	/* chunk pointers allocated */
+static guint32 record_count;
+static guint32 record_hint;		/* where the next in-order search starts */
+
+#define LIVE_CHUNK_SIZE 256
+static vsock_live_t *live_free;		/* free first-pass states, linked through their first bytes */
 
 /* Frame number -> vsock_pkt_extra_t, for the packets with details to show. */
 static wmem_map_t *extras;
@@ -142,6 +159,82 @@ const vsock_pkt_extra_t *vsock_pkt_extra(const vsock_pkt_analysis_t *pa)
 	if (!pa || !(pa->found & VSOCK_FOUND_HAS_EXTRA))
 		return NULL;
 	return (const vsock_pkt_extra_t *)wmem_map_lookup(extras, GUINT_TO_POINTER(pa->frame));
+}
+
+/* A new file: its records go to a new log (the old one went with the file scope). */
+static void analysis_init(void)
+{
+	record_chunks = NULL;
+	record_chunks_size = 0;
+	record_count = 0;
+	record_hint = 0;
+	live_free = NULL;
+}
+
+/* ---- the record log ---- */
+
+static vsock_pkt_analysis_t *record_at(guint32 index)
+{
+	return &record_chunks[index >> RECORD_CHUNK_BITS][index & (RECORD_CHUNK_SIZE - 1)];
+}
+
+/* Index of the first record of a frame >= frame (record_count if none). */
+static guint32 first_record_from(guint32 frame)
+{
+	guint32 lo = 0, hi = record_count;
+
+	if (record_hint < record_count && record_at(record_hint)->frame >= frame &&
+	    (record_hint == 0 || record_at(record_hint - 1)->frame < frame))
+		return record_hint;
+	while (lo < hi) {
+		guint32 mid = lo + (hi - lo) / 2;
+
+		if (record_at(mid)->frame < frame)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The record kept for this frame, if any. */
+static vsock_pkt_analysis_t *find_record(guint32 frame)
+{
+	guint32 index = first_record_from(frame);
+
+	if (index == record_count || record_at(index)->frame != frame) {
+		record_hint = index;
+		return NULL;
+	}
+	record_hint = index + 1;
+	return record_at(index);
+}
+
+/* Append a record to the log; its address stays valid for the file. */
+static vsock_pkt_analysis_t *keep_record(const vsock_pkt_analysis_t *pa)
+{
+	guint32 chunk = record_count >> RECORD_CHUNK_BITS;
+	vsock_pkt_analysis_t *kept;
+
+	if (chunk == record_chunks_size) {
+		record_chunks_size = record_chunks_size ? record_chunks_size * 2 : 16;
+		record_chunks = (vsock_pkt_analysis_t **)(record_chunks ?
+			wmem_realloc(wmem_file_scope(), record_chunks, record_chunks_size * sizeof(*record_chunks)) :
+			wmem_alloc(wmem_file_scope(), record_chunks_size * sizeof(*record_chunks)));
+	}
+	if (!(record_count & (RECORD_CHUNK_SIZE - 1)))
+		record_chunks[chunk] = wmem_alloc_array(wmem_file_scope(), vsock_pkt_analysis_t, RECORD_CHUNK_SIZE);
+	kept = record_at(record_count++);
+	*kept = *pa;
+	return kept;
+}
+
+/* The newest record, if it is this frame's. */
+static vsock_pkt_analysis_t *last_record_of(guint32 frame)
+{
+	vsock_pkt_analysis_t *last = record_count ? record_at(record_count - 1) : NULL;
+
+	return last && last->frame == frame ? last : NULL;
 }
 
 /* Signed distance on the wrapping 32-bit byte counters. */
@@ -334,17 +427,17 @@ static void analyze_rw(vsock_flow_t *me, const vsock_flow_t *peer, packet_info *
 /* ---- what the sender announces about its own receive side ---- */
 
 /* The request is answered later: remember where its record will be kept. */
-static void note_credit_request(struct vsock_conn *conn, vsock_flow_t *me, packet_info *pinfo,
+static void note_credit_request(vsock_flow_t *me, packet_info *pinfo,
 				const vsockmon_packet_t *pkt)
 {
 	if (pkt->virtio_op != VIRTIO_VSOCK_OP_CREDIT_REQUEST)
 		return;
-	me->credit_request = conn->n_records + 1;
+	me->credit_request = record_count + 1;
 	me->credit_request_frame = pinfo->num;
 	me->credit_request_time = pinfo->abs_ts;
 }
 
-static void note_credit_answer(struct vsock_conn *conn, vsock_flow_t *peer, packet_info *pinfo,
+static void note_credit_answer(vsock_flow_t *peer, packet_info *pinfo,
 			       const vsockmon_packet_t *pkt, vsock_pkt_analysis_t *pa)
 {
 	vsock_pkt_analysis_t *request;
@@ -357,7 +450,7 @@ static void note_credit_answer(struct vsock_conn *conn, vsock_flow_t *peer, pack
 	extra->credit_frame = peer->credit_request_frame;
 	nstime_delta(&extra->delta, &pinfo->abs_ts, &peer->credit_request_time);
 	/* the request learns its answer too: a second pass (or the GUI) shows it */
-	request = &conn->records[peer->credit_request - 1];
+	request = record_at(peer->credit_request - 1);
 	request->found |= VSOCK_FOUND_CREDIT_ANSWERED;
 	extra_of(request)->credit_frame = pinfo->num;
 	peer->credit_request = 0;
@@ -400,8 +493,8 @@ static void analyze_announcement(struct vsock_conn *conn, vsock_flow_t *me, vsoc
 		pa->found |= VSOCK_FOUND_BUF_CHANGED;
 		extra_of(pa)->old_buf_alloc = me->buf_alloc;
 	}
-	note_credit_request(conn, me, pinfo, pkt);
-	note_credit_answer(conn, peer, pinfo, pkt, pa);
+	note_credit_request(me, pinfo, pkt);
+	note_credit_answer(peer, pinfo, pkt, pa);
 	note_unseen_bytes(conn, peer, pkt, pa);
 	note_window_reopened(me, peer, pinfo, pkt, pa);
 	me->buf_alloc = pkt->buf_alloc;
@@ -416,63 +509,38 @@ static gboolean worth_keeping(const vsockmon_packet_t *pkt, const vsock_pkt_anal
 	       pa->found != 0;
 }
 
-/* The record kept for this frame, if any (records are in frame order). */
-static vsock_pkt_analysis_t *find_record(const struct vsock_conn *conn, guint32 frame)
-{
-	guint lo = 0, hi = conn->n_records;
-
-	while (lo < hi) {
-		guint mid = lo + (hi - lo) / 2;
-		vsock_pkt_analysis_t *pa = &conn->records[mid];
-
-		if (pa->frame == frame)
-			return pa;
-		if (pa->frame < frame)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
-/* Keep a record; returns its index (the array may move when it grows). */
-static guint32 keep_record(struct vsock_conn *conn, const vsock_pkt_analysis_t *pa)
-{
-	vsock_live_t *live = conn->live;
-
-	if (conn->n_records == live->records_size) {
-		gsize bytes;
-
-		live->records_size = live->records_size ? live->records_size * 2 : 4;
-		bytes = live->records_size * sizeof(*pa);
-		conn->records = (vsock_pkt_analysis_t *)(conn->records ?
-							 wmem_realloc(wmem_file_scope(), conn->records, bytes) :
-							 wmem_alloc(wmem_file_scope(), bytes));
-	}
-	conn->records[conn->n_records] = *pa;
-	return conn->n_records++;
-}
-
+/*
+ * First-pass state comes from a pool of its own, reused through a free
+ * list: the open connections' states stay packed in a few pages (with
+ * hundreds of connections interleaved, each frame touches one of them)
+ * instead of scattered among everything else the file allocates.
+ */
 static vsock_live_t *live_of(struct vsock_conn *conn)
 {
-	if (!conn->live) {
-		conn->live = wmem_new0(wmem_file_scope(), vsock_live_t);
-		conn->live->records_size = conn->n_records;	/* trimmed when it was last released */
+	if (conn->live)
+		return conn->live;
+	if (!live_free) {
+		vsock_live_t *chunk = wmem_alloc_array(wmem_file_scope(), vsock_live_t, LIVE_CHUNK_SIZE);
+		guint i;
+
+		for (i = 0; i < LIVE_CHUNK_SIZE; i++)
+			*(vsock_live_t **)&chunk[i] = i + 1 < LIVE_CHUNK_SIZE ? &chunk[i + 1] : NULL;
+		live_free = chunk;
 	}
+	conn->live = live_free;
+	live_free = *(vsock_live_t **)live_free;
+	memset(conn->live, 0, sizeof(*conn->live));
 	return conn->live;
 }
 
 /*
- * The connection is over: trim its records to their number and free what
- * only the first pass needed. A packet after the end (a second RST, say)
- * starts from fresh first-pass state.
+ * The connection is over: free what only the first pass needed. A packet
+ * after the end (a second RST, say) starts from fresh first-pass state.
  */
 static void release_live(struct vsock_conn *conn)
 {
-	if (conn->n_records && conn->n_records < conn->live->records_size)
-		conn->records = (vsock_pkt_analysis_t *)wmem_realloc(wmem_file_scope(), conn->records,
-								    conn->n_records * sizeof(*conn->records));
-	wmem_free(wmem_file_scope(), conn->live);
+	*(vsock_live_t **)conn->live = live_free;
+	live_free = conn->live;
 	conn->live = NULL;
 }
 
@@ -481,9 +549,7 @@ static vsock_pkt_analysis_t *analyze_first_pass(packet_info *pinfo, vsockmon_pac
 	vsock_live_t *live = live_of(conn);
 	vsock_flow_t *me = &live->flow[pkt->flow];
 	vsock_flow_t *peer = &live->flow[!pkt->flow];
-	vsock_pkt_analysis_t pa;
-	gboolean kept;
-	guint32 index = 0;
+	vsock_pkt_analysis_t pa, *kept = NULL;
 
 	memset(&pa, 0, sizeof(pa));
 	pa.frame = pinfo->num;
@@ -495,14 +561,13 @@ static vsock_pkt_analysis_t *analyze_first_pass(packet_info *pinfo, vsockmon_pac
 	if (conn->state != conn->recorded_state)
 		pa.found |= VSOCK_FOUND_NEW_STATE;
 	pkt->conn_state = vsock_state_name((vsock_state_t)conn->state);
-	kept = worth_keeping(pkt, &pa);
-	if (kept) {
+	if (worth_keeping(pkt, &pa)) {
 		conn->recorded_state = conn->state;
-		index = keep_record(conn, &pa);
+		kept = keep_record(&pa);
 	}
 	if (connection_over((vsock_state_t)conn->state))
 		release_live(conn);
-	return kept ? &conn->records[index] : NULL;
+	return kept;
 }
 
 vsock_pkt_analysis_t *virtio_vsock_analyze(packet_info *pinfo, vsockmon_packet_t *pkt)
@@ -511,15 +576,15 @@ vsock_pkt_analysis_t *virtio_vsock_analyze(packet_info *pinfo, vsockmon_packet_t
 	vsock_pkt_analysis_t *pa;
 
 	if (PINFO_FD_VISITED(pinfo)) {
-		pa = find_record(conn, pinfo->num);
+		pa = find_record(pinfo->num);
 		if (pa)
 			pkt->conn_state = vsock_state_name((vsock_state_t)pa->state);
 		return pa;
 	}
 	/* a frame dissected twice on the first pass was analysed already */
 	if (conn->last_frame == pinfo->num) {
-		pa = conn->n_records ? &conn->records[conn->n_records - 1] : NULL;
-		return pa && pa->frame == pinfo->num ? pa : NULL;
+		pkt->conn_state = vsock_state_name((vsock_state_t)conn->state);
+		return last_record_of(pinfo->num);
 	}
 	conn->last_frame = pinfo->num;
 	return analyze_first_pass(pinfo, pkt, conn);
@@ -527,17 +592,25 @@ vsock_pkt_analysis_t *virtio_vsock_analyze(packet_info *pinfo, vsockmon_packet_t
 
 /* ---- display ---- */
 
+/* Generated items are for the tree only; the experts beside them are also for taps. */
 static proto_item *add_generated_uint(proto_tree *tree, int hf, tvbuff_t *tvb, guint32 value)
 {
-	proto_item *ti = proto_tree_add_uint(tree, hf, tvb, 0, 0, value);
+	proto_item *ti;
 
+	if (!tree)
+		return NULL;
+	ti = proto_tree_add_uint(tree, hf, tvb, 0, 0, value);
 	proto_item_set_generated(ti);
 	return ti;
 }
 
 static proto_item *add_generated_time(proto_tree *tree, int hf, tvbuff_t *tvb, const nstime_t *value)
 {
-	proto_item *ti = proto_tree_add_time(tree, hf, tvb, 0, 0, value);
+	proto_item *ti;
+
+	if (!tree)
+		return NULL;
+	ti = proto_tree_add_time(tree, hf, tvb, 0, 0, value);
 
 	proto_item_set_generated(ti);
 	return ti;
@@ -643,18 +716,20 @@ static void show_connection(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 void virtio_vsock_analysis_show(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 				const vsockmon_packet_t *pkt, const vsock_pkt_analysis_t *pa)
 {
-	proto_item *ti;
-	proto_tree *analysis_tree;
+	proto_item *ti = NULL;
+	proto_tree *analysis_tree = NULL;
 
 	if (!pa)
 		return;
-	if (pa->found & VSOCK_FOUND_SEQ) {
-		add_generated_uint(tree, hf_seq, tvb, pa->seq);
-		add_generated_uint(tree, hf_nxtseq, tvb, pa->seq + pkt->payload_len);
+	if (tree) {
+		if (pa->found & VSOCK_FOUND_SEQ) {
+			add_generated_uint(tree, hf_seq, tvb, pa->seq);
+			add_generated_uint(tree, hf_nxtseq, tvb, pa->seq + pkt->payload_len);
+		}
+		ti = proto_tree_add_item(tree, hf_analysis, tvb, 0, 0, ENC_NA);
+		proto_item_set_generated(ti);
+		analysis_tree = proto_item_add_subtree(ti, ett_analysis);
 	}
-	ti = proto_tree_add_item(tree, hf_analysis, tvb, 0, 0, ENC_NA);
-	proto_item_set_generated(ti);
-	analysis_tree = proto_item_add_subtree(ti, ett_analysis);
 	if (pa->found & VSOCK_FOUND_NEW_STATE)	/* like TCP's flags, only where it happens */
 		add_generated_uint(analysis_tree, hf_state, tvb, pa->state);
 	show_credit(tvb, pinfo, analysis_tree, ti, pa);
@@ -781,6 +856,7 @@ void virtio_vsock_analysis_register(int proto)
 	proto_register_field_array(proto, hf, array_length(hf));
 	proto_register_subtree_array(ett, array_length(ett));
 	vsockmon_streams_reserve(sizeof(struct vsock_conn));
+	register_init_routine(analysis_init);
 	extras = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), g_direct_hash, g_direct_equal);
 	expert_analysis = expert_register_protocol(proto);
 	expert_register_field_array(expert_analysis, ei, array_length(ei));

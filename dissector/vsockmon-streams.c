@@ -32,6 +32,10 @@ static guint32 slot_mask;	/* slots - 1 */
 static guint32 pairs;		/* slots in use */
 static guint32 next_stream;
 static gsize transport_state_size;
+static guint8 *conv_slab;	/* connections are carved from big zeroed chunks */
+static gsize conv_slab_left;
+
+#define CONV_SLAB_BYTES (256 * 1024)
 
 /* The pair with its lower (cid, port) endpoint first, so both directions match. */
 static void make_key(vsockmon_stream_key_t *key, guint64 src_cid, guint32 src_port, guint64 dst_cid,
@@ -69,6 +73,8 @@ static stream_slot_t *slots_new(guint32 count)
 void vsockmon_streams_init(void)
 {
 	slots = slots_new(STREAM_SLOTS_MIN);
+	conv_slab = NULL;
+	conv_slab_left = 0;
 	pairs = 0;
 	next_stream = 0;
 }
@@ -106,12 +112,26 @@ guint32 vsockmon_streams_count(void)
 	return next_stream;
 }
 
+static vsockmon_conv_t *conv_alloc(void)
+{
+	gsize size = (sizeof(vsockmon_conv_t) + transport_state_size + 7) & ~(gsize)7;
+	guint8 *conv;
+
+	if (conv_slab_left < size) {
+		conv_slab = (guint8 *)wmem_alloc0(wmem_file_scope(), CONV_SLAB_BYTES);
+		conv_slab_left = CONV_SLAB_BYTES;
+	}
+	conv = conv_slab;
+	conv_slab += size;
+	conv_slab_left -= size;
+	return (vsockmon_conv_t *)conv;
+}
+
 /* A new connection on the pair in slot; it becomes the pair's latest. */
 static vsockmon_conv_t *stream_new(stream_slot_t *slot, const vsockmon_stream_key_t *key, guint32 hash,
 				   gboolean src_is_low, guint32 frame)
 {
-	vsockmon_conv_t *conv = (vsockmon_conv_t *)wmem_alloc0(wmem_file_scope(),
-								sizeof(vsockmon_conv_t) + transport_state_size);
+	vsockmon_conv_t *conv = conv_alloc();
 	gboolean new_pair;
 
 	conv->key = *key;
