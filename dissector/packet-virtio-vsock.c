@@ -112,7 +112,6 @@ static const char *type_name(guint16 type)
 	return type == VIRTIO_VSOCK_TYPE_STREAM ? "STREAM" : type == VIRTIO_VSOCK_TYPE_SEQPACKET ? "SEQPACKET" : NULL;
 }
 
-/* The header values (every frame needs them, with or without a tree). */
 /* The virtio header's own copy of the addresses (the monitor header has the others). */
 typedef struct virtio_endpoints {
 	guint64 src_cid;
@@ -121,6 +120,7 @@ typedef struct virtio_endpoints {
 	guint32 dst_port;
 } virtio_endpoints_t;
 
+/* The header values (every frame needs them, with or without a tree). */
 static void read_header(tvbuff_t *tvb, vsockmon_packet_t *pkt, virtio_endpoints_t *ends)
 {
 	ends->src_cid = tvb_get_letoh64(tvb, VIRTIO_VSOCK_OFF_SRC_CID);
@@ -333,14 +333,20 @@ static void set_item_text(proto_item *ti, const vsockmon_packet_t *pkt)
 	proto_item_set_text(ti, "%s", label);
 }
 
+/*
+ * Written into packet memory and set without a copy: the column keeps
+ * the pointer until the packet is done (an upper layer that appends
+ * copies it into the column's buffer first).
+ */
 static void set_info_column(packet_info *pinfo, const vsockmon_packet_t *pkt)
 {
-	char info[VIRTIO_VSOCK_INFO_LEN];
+	char *info;
 
 	if (!pinfo->cinfo)
 		return;
-	virtio_vsock_format_info(pkt, info, sizeof(info));
-	col_add_str(pinfo->cinfo, COL_INFO, info);
+	info = (char *)wmem_alloc(pinfo->pool, VIRTIO_VSOCK_INFO_LEN);
+	virtio_vsock_format_info(pkt, info, VIRTIO_VSOCK_INFO_LEN);
+	col_set_str(pinfo->cinfo, COL_INFO, info);
 }
 
 /* ---- payload ---- */
