@@ -82,10 +82,9 @@ typedef struct vsock_pkt_extra {
 	 VSOCK_FOUND_MSG_CUT | VSOCK_FOUND_ACKED_UNSEEN | VSOCK_FOUND_MSG_PART)
 
 /*
- * What the first pass learned about one packet. Kept (in the connection,
- * in frame order) only for RW packets and packets with a finding or a new
- * state: 20 bytes each, the array trimmed to its size when the connection
- * ends, so a capture of a million frames stays small.
+ * What the first pass learned about one packet. Kept (in one capture-wide
+ * log, in frame order) only for RW packets and packets with a finding or a
+ * new state: 20 bytes each, so a capture of a million frames stays small.
  */
 typedef struct vsock_pkt_analysis {
 	guint32 frame;

@@ -19,8 +19,11 @@
  *                       caplen is clamped to what the input still holds,
  *                       wire_len to 262144 (wiretap's limit); below caplen
  *                       it means "not cut" (= caplen).
- *                       The frames are dissected twice, like tshark -2:
- *                       a first pass, then a second pass with visited set.
+ *                       The frames are dissected three times: a first
+ *                       pass, a second pass with visited set (tshark -2),
+ *                       and a third one backwards, as the GUI revisits
+ *                       packets in any order (records are then found by
+ *                       search, not in sequence).
  *
  * A session (conversations, reassembly) is shared by many inputs; see
  * current_session() for why and for how it is renewed.
@@ -415,11 +418,14 @@ static void dissect_frames(const struct frame_ref *frames, size_t n, int passes)
 	memset(fds, 0, sizeof(fds));
 	for (pass = 0; pass < passes; pass++) {
 		const frame_data *prev_dis = NULL;
+		gboolean backwards = pass == 2;
 
 		for (i = 0; i < n; i++) {
-			fds[i].visited = pass > 0;
-			dissect_one(epan, &fds[i], &prev_dis, frames[i].bytes,
-				    frames[i].caplen, frames[i].wire_len, first_num + (guint32)i);
+			size_t k = backwards ? n - 1 - i : i;
+
+			fds[k].visited = pass > 0;
+			dissect_one(epan, &fds[k], &prev_dis, frames[k].bytes,
+				    frames[k].caplen, frames[k].wire_len, first_num + (guint32)k);
 		}
 		reset_taps();
 	}
@@ -437,7 +443,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n = split_frames(data, size, frames);
 	if (n == 0)
 		return 0;
-	dissect_frames(frames, n, 2);
+	dissect_frames(frames, n, 3);
 #else
 	if (size > G_MAXINT32)
 		return 0;

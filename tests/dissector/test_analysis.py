@@ -335,8 +335,9 @@ class Ttrpc(unittest.TestCase):
 class ManyConnections(unittest.TestCase):
     """3,000 connections, all opened before any carries data: the connection
     table grows several times while connections are open (they must be found
-    again after it moves), and every connection's analysis state is trimmed
-    and released at its RST before the second pass reads its records."""
+    again after it moves), their records interleave in the capture-wide log,
+    and every connection's first-pass state is released at its RST before
+    the second pass reads the records."""
 
     CONNS = 3000
     HOST, SERVER_PORT, BUF = 2, 5000, 65536
