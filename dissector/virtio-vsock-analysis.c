@@ -32,6 +32,7 @@ typedef struct vsock_flow {
  * their struct vsock_conn and records.
  */
 typedef struct vsock_live {
+	struct vsock_live *next_free;	/* in the pool's free list */
 	vsock_flow_t flow[2];
 	guint32 request_frame;
 	nstime_t request_time;
@@ -65,7 +66,7 @@ static guint32 record_count;
 static guint32 record_hint;		/* where the next in-order search starts */
 
 #define LIVE_CHUNK_SIZE 256
-static vsock_live_t *live_free;		/* free first-pass states, linked through their first bytes */
+static vsock_live_t *live_free;		/* free first-pass states */
 
 /* Frame number -> vsock_pkt_extra_t, for the packets with details to show. */
 static wmem_map_t *extras;
@@ -218,9 +219,8 @@ static vsock_pkt_analysis_t *keep_record(const vsock_pkt_analysis_t *pa)
 
 	if (chunk == record_chunks_size) {
 		record_chunks_size = record_chunks_size ? record_chunks_size * 2 : 16;
-		record_chunks = (vsock_pkt_analysis_t **)(record_chunks ?
-			wmem_realloc(wmem_file_scope(), record_chunks, record_chunks_size * sizeof(*record_chunks)) :
-			wmem_alloc(wmem_file_scope(), record_chunks_size * sizeof(*record_chunks)));
+		record_chunks = (vsock_pkt_analysis_t **)wmem_realloc(wmem_file_scope(), record_chunks,
+								      record_chunks_size * sizeof(*record_chunks));
 	}
 	if (!(record_count & (RECORD_CHUNK_SIZE - 1)))
 		record_chunks[chunk] = wmem_alloc_array(wmem_file_scope(), vsock_pkt_analysis_t, RECORD_CHUNK_SIZE);
@@ -524,11 +524,11 @@ static vsock_live_t *live_of(struct vsock_conn *conn)
 		guint i;
 
 		for (i = 0; i < LIVE_CHUNK_SIZE; i++)
-			*(vsock_live_t **)&chunk[i] = i + 1 < LIVE_CHUNK_SIZE ? &chunk[i + 1] : NULL;
+			chunk[i].next_free = i + 1 < LIVE_CHUNK_SIZE ? &chunk[i + 1] : NULL;
 		live_free = chunk;
 	}
 	conn->live = live_free;
-	live_free = *(vsock_live_t **)live_free;
+	live_free = live_free->next_free;
 	memset(conn->live, 0, sizeof(*conn->live));
 	return conn->live;
 }
@@ -539,7 +539,7 @@ static vsock_live_t *live_of(struct vsock_conn *conn)
  */
 static void release_live(struct vsock_conn *conn)
 {
-	*(vsock_live_t **)conn->live = live_free;
+	conn->live->next_free = live_free;
 	live_free = conn->live;
 	conn->live = NULL;
 }
