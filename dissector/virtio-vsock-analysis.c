@@ -7,8 +7,11 @@
  * the connection state from REQUEST to RST.
  */
 #include "virtio-vsock-analysis.h"
+#include "vsock-frame-log.h"
 
 #include <epan/expert.h>
+
+#define NS_PER_SECOND G_GINT64_CONSTANT(1000000000)
 
 /* One direction of a connection, seen from its sender (first pass only). */
 typedef struct vsock_flow {
@@ -19,6 +22,7 @@ typedef struct vsock_flow {
 	guint32 stall_frame;		/* RW that used up its credit (0: not stalled) */
 	nstime_t stall_time;
 	guint32 credit_request;		/* its unanswered CREDIT_REQUEST: record index in the log + 1 */
+	vsock_pkt_extra_t *credit_request_extra;
 	guint32 credit_request_frame;
 	nstime_t credit_request_time;
 	vsock_msg_t *msg;		/* SEQPACKET message it is sending */
@@ -49,27 +53,20 @@ struct vsock_conn {
 };
 
 /*
- * The records of all connections, in one log in frame order. The first
+ * The records of all connections, in one log in frame order: the first
  * pass appends to its tail, which stays in cache whatever connection a
  * frame belongs to, where per-connection arrays cost a cache miss per
- * frame, a copy each time one grew and the slack of the doubling. Records
- * live in fixed chunks, so a record's address never changes. Later passes
- * find a frame's record by binary search, or at once when they go in
- * frame order (tshark -2), from where the previous search ended.
+ * frame, a copy each time one grew and the slack of the doubling.
  */
+static vsock_frame_log_t records;
 #define RECORD_CHUNK_BITS 14
-#define RECORD_CHUNK_SIZE (1u << RECORD_CHUNK_BITS)
 
-static vsock_pkt_analysis_t **record_chunks;
-static guint32 record_chunks_size;	/* chunk pointers allocated */
-static guint32 record_count;
-static guint32 record_hint;		/* where the next in-order search starts */
+/* The details of the few packets with findings that have some, in frame order. */
+static vsock_frame_log_t extras;
+#define EXTRA_CHUNK_BITS 12
 
 #define LIVE_CHUNK_SIZE 256
 static vsock_live_t *live_free;		/* free first-pass states */
-
-/* Frame number -> vsock_pkt_extra_t, for the packets with details to show. */
-static wmem_map_t *extras;
 
 static int proto_virtio_vsock = -1;
 
@@ -143,98 +140,38 @@ wmem_tree_t *vsock_conn_pdus(struct vsock_conn *conn, int flow, gboolean create)
 	return conn->pdus[flow];
 }
 
-/* A finding's details, allocated the first time a packet has one. */
+/*
+ * A finding's details, added the first time the packet being analysed has
+ * one: the first pass goes in frame order, so the log stays sorted.
+ */
 static vsock_pkt_extra_t *extra_of(const vsock_pkt_analysis_t *pa)
 {
-	vsock_pkt_extra_t *extra = (vsock_pkt_extra_t *)wmem_map_lookup(extras, GUINT_TO_POINTER(pa->frame));
+	vsock_pkt_extra_t *extra = (vsock_pkt_extra_t *)vsock_frame_log_last(&extras, pa->frame);
 
-	if (!extra) {
-		extra = wmem_new0(wmem_file_scope(), vsock_pkt_extra_t);
-		wmem_map_insert(extras, GUINT_TO_POINTER(pa->frame), extra);
-	}
-	return extra;
+	return extra ? extra : (vsock_pkt_extra_t *)vsock_frame_log_append(&extras, pa->frame);
 }
 
 const vsock_pkt_extra_t *vsock_pkt_extra(const vsock_pkt_analysis_t *pa)
 {
 	if (!pa || !(pa->found & VSOCK_FOUND_HAS_EXTRA))
 		return NULL;
-	return (const vsock_pkt_extra_t *)wmem_map_lookup(extras, GUINT_TO_POINTER(pa->frame));
+	return (const vsock_pkt_extra_t *)vsock_frame_log_find(&extras, pa->frame);
 }
 
-/* A new file: its records go to a new log (the old one went with the file scope). */
+/* A new file: new logs (the old ones went with the file scope). */
 static void analysis_init(void)
 {
-	record_chunks = NULL;
-	record_chunks_size = 0;
-	record_count = 0;
-	record_hint = 0;
+	vsock_frame_log_reset(&records, sizeof(vsock_pkt_analysis_t), RECORD_CHUNK_BITS);
+	vsock_frame_log_reset(&extras, sizeof(vsock_pkt_extra_t), EXTRA_CHUNK_BITS);
 	live_free = NULL;
 }
 
-/* ---- the record log ---- */
-
-static vsock_pkt_analysis_t *record_at(guint32 index)
+static gint64 delta_ns(const nstime_t *later, const nstime_t *earlier)
 {
-	return &record_chunks[index >> RECORD_CHUNK_BITS][index & (RECORD_CHUNK_SIZE - 1)];
-}
+	nstime_t delta;
 
-/* Index of the first record of a frame >= frame (record_count if none). */
-static guint32 first_record_from(guint32 frame)
-{
-	guint32 lo = 0, hi = record_count;
-
-	if (record_hint < record_count && record_at(record_hint)->frame >= frame &&
-	    (record_hint == 0 || record_at(record_hint - 1)->frame < frame))
-		return record_hint;
-	while (lo < hi) {
-		guint32 mid = lo + (hi - lo) / 2;
-
-		if (record_at(mid)->frame < frame)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* The record kept for this frame, if any. */
-static vsock_pkt_analysis_t *find_record(guint32 frame)
-{
-	guint32 index = first_record_from(frame);
-
-	if (index == record_count || record_at(index)->frame != frame) {
-		record_hint = index;
-		return NULL;
-	}
-	record_hint = index + 1;
-	return record_at(index);
-}
-
-/* Append a record to the log; its address stays valid for the file. */
-static vsock_pkt_analysis_t *keep_record(const vsock_pkt_analysis_t *pa)
-{
-	guint32 chunk = record_count >> RECORD_CHUNK_BITS;
-	vsock_pkt_analysis_t *kept;
-
-	if (chunk == record_chunks_size) {
-		record_chunks_size = record_chunks_size ? record_chunks_size * 2 : 16;
-		record_chunks = (vsock_pkt_analysis_t **)wmem_realloc(wmem_file_scope(), record_chunks,
-								      record_chunks_size * sizeof(*record_chunks));
-	}
-	if (!(record_count & (RECORD_CHUNK_SIZE - 1)))
-		record_chunks[chunk] = wmem_alloc_array(wmem_file_scope(), vsock_pkt_analysis_t, RECORD_CHUNK_SIZE);
-	kept = record_at(record_count++);
-	*kept = *pa;
-	return kept;
-}
-
-/* The newest record, if it is this frame's. */
-static vsock_pkt_analysis_t *last_record_of(guint32 frame)
-{
-	vsock_pkt_analysis_t *last = record_count ? record_at(record_count - 1) : NULL;
-
-	return last && last->frame == frame ? last : NULL;
+	nstime_delta(&delta, later, earlier);
+	return (gint64)delta.secs * NS_PER_SECOND + delta.nsecs;
 }
 
 /* Signed distance on the wrapping 32-bit byte counters. */
@@ -251,13 +188,17 @@ static gboolean direction_closed(const vsock_flow_t *sender, const vsock_flow_t 
 	return (sender->shutdown & VIRTIO_VSOCK_SHUTDOWN_SEND) || (receiver->shutdown & VIRTIO_VSOCK_SHUTDOWN_RCV);
 }
 
+/* An RST can cut a message in each direction: the extra has room for both. */
 static void cut_open_message(vsock_flow_t *flow, vsock_pkt_analysis_t *pa)
 {
-	if (flow->msg) {
-		pa->found |= VSOCK_FOUND_MSG_CUT;
-		extra_of(pa)->msg = flow->msg;
-		flow->msg = NULL;
-	}
+	vsock_pkt_extra_t *extra;
+
+	if (!flow->msg)
+		return;
+	pa->found |= VSOCK_FOUND_MSG_CUT;
+	extra = extra_of(pa);
+	extra->msg[extra->msg[0] ? 1 : 0] = flow->msg;
+	flow->msg = NULL;
 }
 
 static void on_request(struct vsock_conn *conn, packet_info *pinfo)
@@ -279,8 +220,8 @@ static void on_response(struct vsock_conn *conn, packet_info *pinfo, vsock_pkt_a
 	conn->state = VSOCK_STATE_ESTABLISHED;
 	pa->found |= VSOCK_FOUND_HANDSHAKE;
 	extra = extra_of(pa);
-	extra->related_frame = conn->live->request_frame;
-	nstime_delta(&extra->delta, &pinfo->abs_ts, &conn->live->request_time);
+	extra->request_frame = conn->live->request_frame;
+	extra->delay_ns = delta_ns(&pinfo->abs_ts, &conn->live->request_time);
 }
 
 static void on_shutdown(struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_t *peer,
@@ -308,7 +249,7 @@ static void on_rst(struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_t *peer
 	if (conn->state == VSOCK_STATE_REQUESTED) {
 		conn->state = VSOCK_STATE_REFUSED;
 		pa->found |= VSOCK_FOUND_REFUSED;
-		extra_of(pa)->related_frame = conn->live->request_frame;
+		extra_of(pa)->request_frame = conn->live->request_frame;
 		return;
 	}
 	if (conn->state == VSOCK_STATE_CLOSING) {
@@ -404,7 +345,7 @@ static void note_message_fragment(vsock_flow_t *me, packet_info *pinfo, const vs
 		me->msg->first_frame = pinfo->num;
 	}
 	pa->found |= VSOCK_FOUND_MSG_PART;
-	extra_of(pa)->msg = me->msg;
+	extra_of(pa)->msg[0] = me->msg;
 	pa->seq = me->msg->fragments++;
 	me->msg->length += pkt->payload_len;
 	if (pkt->virtio_flags & VIRTIO_VSOCK_SEQ_EOM) {
@@ -426,13 +367,17 @@ static void analyze_rw(vsock_flow_t *me, const vsock_flow_t *peer, packet_info *
 
 /* ---- what the sender announces about its own receive side ---- */
 
-/* The request is answered later: remember where its record will be kept. */
+/*
+ * The request is answered later: remember where its record will be kept,
+ * and give it its details now, while it is the newest frame of the log.
+ */
 static void note_credit_request(vsock_flow_t *me, packet_info *pinfo,
-				const vsockmon_packet_t *pkt)
+				const vsockmon_packet_t *pkt, const vsock_pkt_analysis_t *pa)
 {
 	if (pkt->virtio_op != VIRTIO_VSOCK_OP_CREDIT_REQUEST)
 		return;
-	me->credit_request = record_count + 1;
+	me->credit_request = records.count + 1;
+	me->credit_request_extra = extra_of(pa);
 	me->credit_request_frame = pinfo->num;
 	me->credit_request_time = pinfo->abs_ts;
 }
@@ -448,11 +393,11 @@ static void note_credit_answer(vsock_flow_t *peer, packet_info *pinfo,
 	pa->found |= VSOCK_FOUND_CREDIT_ANSWER;
 	extra = extra_of(pa);
 	extra->credit_frame = peer->credit_request_frame;
-	nstime_delta(&extra->delta, &pinfo->abs_ts, &peer->credit_request_time);
+	extra->delay_ns = delta_ns(&pinfo->abs_ts, &peer->credit_request_time);
 	/* the request learns its answer too: a second pass (or the GUI) shows it */
-	request = record_at(peer->credit_request - 1);
+	request = (vsock_pkt_analysis_t *)vsock_frame_log_at(&records, peer->credit_request - 1);
 	request->found |= VSOCK_FOUND_CREDIT_ANSWERED;
-	extra_of(request)->credit_frame = pinfo->num;
+	peer->credit_request_extra->credit_frame = pinfo->num;
 	peer->credit_request = 0;
 }
 
@@ -467,8 +412,8 @@ static void note_window_reopened(const vsock_flow_t *me, vsock_flow_t *peer, pac
 		return;
 	pa->found |= VSOCK_FOUND_WINDOW_REOPENED;
 	extra = extra_of(pa);
-	extra->related_frame = peer->stall_frame;
-	nstime_delta(&extra->delta, &pinfo->abs_ts, &peer->stall_time);
+	extra->stall_frame = peer->stall_frame;
+	extra->stall_ns = delta_ns(&pinfo->abs_ts, &peer->stall_time);
 	peer->stall_frame = 0;
 }
 
@@ -481,7 +426,7 @@ static void note_unseen_bytes(const struct vsock_conn *conn, vsock_flow_t *peer,
 	if (!conn->live->handshake_seen || unseen <= 0)
 		return;
 	pa->found |= VSOCK_FOUND_ACKED_UNSEEN;
-	extra_of(pa)->gap_bytes = (guint32)unseen;
+	extra_of(pa)->unseen_bytes = (guint32)unseen;
 	peer->gap_bytes += (guint32)unseen;
 	peer->tx_bytes = pkt->fwd_cnt;
 }
@@ -493,7 +438,7 @@ static void analyze_announcement(struct vsock_conn *conn, vsock_flow_t *me, vsoc
 		pa->found |= VSOCK_FOUND_BUF_CHANGED;
 		extra_of(pa)->old_buf_alloc = me->buf_alloc;
 	}
-	note_credit_request(me, pinfo, pkt);
+	note_credit_request(me, pinfo, pkt, pa);
 	note_credit_answer(peer, pinfo, pkt, pa);
 	note_unseen_bytes(conn, peer, pkt, pa);
 	note_window_reopened(me, peer, pinfo, pkt, pa);
@@ -563,7 +508,8 @@ static vsock_pkt_analysis_t *analyze_first_pass(packet_info *pinfo, vsockmon_pac
 	pkt->conn_state = vsock_state_name((vsock_state_t)conn->state);
 	if (worth_keeping(pkt, &pa)) {
 		conn->recorded_state = conn->state;
-		kept = keep_record(&pa);
+		kept = (vsock_pkt_analysis_t *)vsock_frame_log_append(&records, pa.frame);
+		*kept = pa;
 	}
 	if (connection_over((vsock_state_t)conn->state))
 		release_live(conn);
@@ -576,7 +522,7 @@ vsock_pkt_analysis_t *virtio_vsock_analyze(packet_info *pinfo, vsockmon_packet_t
 	vsock_pkt_analysis_t *pa;
 
 	if (PINFO_FD_VISITED(pinfo)) {
-		pa = find_record(pinfo->num);
+		pa = (vsock_pkt_analysis_t *)vsock_frame_log_find(&records, pinfo->num);
 		if (pa)
 			pkt->conn_state = vsock_state_name((vsock_state_t)pa->state);
 		return pa;
@@ -584,7 +530,7 @@ vsock_pkt_analysis_t *virtio_vsock_analyze(packet_info *pinfo, vsockmon_packet_t
 	/* a frame dissected twice on the first pass was analysed already */
 	if (conn->last_frame == pinfo->num) {
 		pkt->conn_state = vsock_state_name((vsock_state_t)conn->state);
-		return last_record_of(pinfo->num);
+		return (vsock_pkt_analysis_t *)vsock_frame_log_last(&records, pinfo->num);
 	}
 	conn->last_frame = pinfo->num;
 	return analyze_first_pass(pinfo, pkt, conn);
@@ -604,14 +550,16 @@ static proto_item *add_generated_uint(proto_tree *tree, int hf, tvbuff_t *tvb, g
 	return ti;
 }
 
-static proto_item *add_generated_time(proto_tree *tree, int hf, tvbuff_t *tvb, const nstime_t *value)
+static proto_item *add_generated_ns(proto_tree *tree, int hf, tvbuff_t *tvb, gint64 ns)
 {
+	nstime_t value;
 	proto_item *ti;
 
 	if (!tree)
 		return NULL;
-	ti = proto_tree_add_time(tree, hf, tvb, 0, 0, value);
-
+	value.secs = (time_t)(ns / NS_PER_SECOND);
+	value.nsecs = (int)(ns % NS_PER_SECOND);
+	ti = proto_tree_add_time(tree, hf, tvb, 0, 0, &value);
 	proto_item_set_generated(ti);
 	return ti;
 }
@@ -645,12 +593,12 @@ static void show_credit_messages(tvbuff_t *tvb, packet_info *pinfo, proto_tree *
 	}
 	if (pa->found & VSOCK_FOUND_CREDIT_ANSWER) {
 		add_generated_uint(tree, hf_credit_request_frame, tvb, extra->credit_frame);
-		add_generated_time(tree, hf_credit_update_delay, tvb, &extra->delta);
+		add_generated_ns(tree, hf_credit_update_delay, tvb, extra->delay_ns);
 		expert_add_info(pinfo, at, &ei_credit_answer);
 	}
 	if (pa->found & VSOCK_FOUND_WINDOW_REOPENED) {
-		add_generated_uint(tree, hf_stall_frame, tvb, extra->related_frame);
-		add_generated_time(tree, hf_stall_time, tvb, &extra->delta);
+		add_generated_uint(tree, hf_stall_frame, tvb, extra->stall_frame);
+		add_generated_ns(tree, hf_stall_time, tvb, extra->stall_ns);
 		expert_add_info(pinfo, at, &ei_window_reopened);
 	}
 	if (pa->found & VSOCK_FOUND_BUF_CHANGED) {
@@ -658,7 +606,7 @@ static void show_credit_messages(tvbuff_t *tvb, packet_info *pinfo, proto_tree *
 		expert_add_info(pinfo, at, &ei_buf_changed);
 	}
 	if (pa->found & VSOCK_FOUND_ACKED_UNSEEN) {
-		add_generated_uint(tree, hf_gap_bytes, tvb, extra->gap_bytes);
+		add_generated_uint(tree, hf_gap_bytes, tvb, extra->unseen_bytes);
 		expert_add_info(pinfo, at, &ei_acked_unseen);
 	}
 }
@@ -678,18 +626,26 @@ static void show_shutdown(packet_info *pinfo, proto_item *at, const vsockmon_pac
 	}
 }
 
+static void show_cut_message(tvbuff_t *tvb, proto_tree *tree, const vsock_msg_t *msg)
+{
+	if (!msg)
+		return;
+	add_generated_uint(tree, hf_cut_message_frame, tvb, msg->first_frame);
+	add_generated_uint(tree, hf_cut_message_bytes, tvb, msg->length);
+}
+
 static void show_connection(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, proto_item *at,
 			    const vsockmon_packet_t *pkt, const vsock_pkt_analysis_t *pa)
 {
 	const vsock_pkt_extra_t *extra = vsock_pkt_extra(pa);
 
 	if (pa->found & VSOCK_FOUND_HANDSHAKE) {
-		add_generated_uint(tree, hf_request_frame, tvb, extra->related_frame);
-		add_generated_time(tree, hf_handshake_time, tvb, &extra->delta);
+		add_generated_uint(tree, hf_request_frame, tvb, extra->request_frame);
+		add_generated_ns(tree, hf_handshake_time, tvb, extra->delay_ns);
 		expert_add_info(pinfo, at, &ei_handshake);
 	}
 	if (pa->found & VSOCK_FOUND_REFUSED) {
-		add_generated_uint(tree, hf_request_frame, tvb, extra->related_frame);
+		add_generated_uint(tree, hf_request_frame, tvb, extra->request_frame);
 		expert_add_info(pinfo, at, &ei_refused);
 	}
 	if (pa->found & VSOCK_FOUND_RESET)
@@ -703,8 +659,8 @@ static void show_connection(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 	if (pa->found & VSOCK_FOUND_RW_BEFORE_HANDSHAKE)
 		expert_add_info(pinfo, at, &ei_rw_before_handshake);
 	if (pa->found & VSOCK_FOUND_MSG_CUT) {
-		add_generated_uint(tree, hf_cut_message_frame, tvb, extra->msg->first_frame);
-		add_generated_uint(tree, hf_cut_message_bytes, tvb, extra->msg->length);
+		show_cut_message(tvb, tree, extra->msg[0]);
+		show_cut_message(tvb, tree, extra->msg[1]);
 		expert_add_info(pinfo, at, &ei_msg_cut);
 	}
 	if (pa->found & VSOCK_FOUND_GAP) {
@@ -857,7 +813,6 @@ void virtio_vsock_analysis_register(int proto)
 	proto_register_subtree_array(ett, array_length(ett));
 	vsockmon_streams_reserve(sizeof(struct vsock_conn));
 	register_init_routine(analysis_init);
-	extras = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), g_direct_hash, g_direct_equal);
 	expert_analysis = expert_register_protocol(proto);
 	expert_register_field_array(expert_analysis, ei, array_length(ei));
 }

@@ -62,17 +62,24 @@ typedef struct vsock_msg {
 } vsock_msg_t;
 
 /*
- * The details of a finding: allocated only for the few packets that have
- * one, and found by frame number (vsock_pkt_extra()), so the record kept
- * for every RW packet does not carry a pointer.
+ * The details of a finding: kept only for the few packets that have one, in
+ * a log of their own in frame order (vsock-frame-log.h), so the record kept
+ * for every RW packet carries neither them nor a pointer to them. Each
+ * finding has its own fields: one packet can have several (a CREDIT_UPDATE
+ * that answers a request and reopens a window, an RW after a gap that also
+ * acknowledges bytes never captured).
  */
 typedef struct vsock_pkt_extra {
-	guint32 related_frame;	/* REQUEST of a RESPONSE/RST, or the RW that closed the window */
-	guint32 credit_frame;	/* the CREDIT_REQUEST/CREDIT_UPDATE paired with this one */
-	guint32 old_buf_alloc;
-	guint32 gap_bytes;
-	nstime_t delta;		/* handshake time, credit answer delay or stall duration */
-	vsock_msg_t *msg;	/* SEQPACKET: the message this fragment belongs to (not for whole ones) */
+	guint32 frame;
+	guint32 request_frame;	/* HANDSHAKE, REFUSED: the REQUEST */
+	guint32 credit_frame;	/* CREDIT_ANSWER(ED): the CREDIT_REQUEST/CREDIT_UPDATE paired with this one */
+	guint32 stall_frame;	/* WINDOW_REOPENED: the RW that closed the window */
+	guint32 old_buf_alloc;	/* BUF_CHANGED */
+	guint32 gap_bytes;	/* GAP: bytes before this segment that were not captured */
+	guint32 unseen_bytes;	/* ACKED_UNSEEN: bytes fwd_cnt acknowledged that were not captured */
+	gint64 delay_ns;	/* HANDSHAKE: handshake time; CREDIT_ANSWER: answer delay */
+	gint64 stall_ns;	/* WINDOW_REOPENED: stall duration */
+	vsock_msg_t *msg[2];	/* MSG_PART: its message; MSG_CUT: the one or two messages cut */
 } vsock_pkt_extra_t;
 
 /* Findings whose details are in a vsock_pkt_extra_t. */

@@ -225,7 +225,7 @@ static void dissect_message_fragment(tvbuff_t *tvb, packet_info *pinfo, proto_tr
 		vsockmon_dispatch_payload(tvb, pinfo, tree, pkt);
 		return;
 	}
-	head = fragment_add_seq_check(&message_table, tvb, 0, pinfo, vsock_pkt_extra(pa)->msg->first_frame, NULL, fragment,
+	head = fragment_add_seq_check(&message_table, tvb, 0, pinfo, vsock_pkt_extra(pa)->msg[0]->first_frame, NULL, fragment,
 				      tvb_captured_length(tvb), !eom);
 	msg_tvb = process_reassembled_data(tvb, 0, pinfo, "Reassembled SEQPACKET message", head, &message_items,
 					   NULL, tree);

@@ -426,13 +426,18 @@ static void write_http(const char *dir)
  * overrun (credit exceeded), a CREDIT_REQUEST answered by a CREDIT_UPDATE
  * that also grows the buffer and reopens the window, a fwd_cnt for bytes
  * never captured, data after SHUTDOWN, a reset; then data before the
- * handshake completed; then a SEQPACKET message cut by RST.
+ * handshake completed; then a SEQPACKET message cut by RST; then findings
+ * that share a packet: an RW after a lost segment whose fwd_cnt also
+ * acknowledges bytes never captured, and an RST cutting a message in each
+ * direction.
  */
 static void write_analysis(const char *dir)
 {
 	static const struct peer a = { 3, 2000 }, a_host = { VSOCK_CID_HOST, 3000 };
 	static const struct peer b = { 3, 2001 }, b_host = { VSOCK_CID_HOST, 3001 };
 	static const struct peer c = { 3, 2002 }, c_host = { VSOCK_CID_HOST, 3002 };
+	static const struct peer d = { 3, 2003 }, d_host = { VSOCK_CID_HOST, 3003 };
+	static const struct peer e = { 3, 2004 }, e_host = { VSOCK_CID_HOST, 3004 };
 	struct capture cap;
 	struct frame_spec s;
 
@@ -489,6 +494,33 @@ static void write_analysis(const char *dir)
 	s.type = VIRTIO_VSOCK_TYPE_SEQPACKET;
 	emit(&cap, &s);
 	s = spec(c_host, c, VIRTIO_VSOCK_OP_RST);			/* 20: message cut */
+	s.type = VIRTIO_VSOCK_TYPE_SEQPACKET;
+	emit(&cap, &s);
+
+	s = spec(d, d_host, VIRTIO_VSOCK_OP_REQUEST);			/* 21 */
+	emit(&cap, &s);
+	s = spec(d_host, d, VIRTIO_VSOCK_OP_RESPONSE);			/* 22 */
+	emit(&cap, &s);
+	s = spec(d_host, d, VIRTIO_VSOCK_OP_CREDIT_UPDATE);		/* 23: 5 bytes of d never seen */
+	s.fwd_cnt = 5;
+	emit(&cap, &s);
+	s = data_spec(d, d_host, "xyz");				/* 24: after d's gap; 4 host bytes unseen */
+	s.fwd_cnt = 4;
+	emit(&cap, &s);
+
+	s = spec(e, e_host, VIRTIO_VSOCK_OP_REQUEST);			/* 25 */
+	s.type = VIRTIO_VSOCK_TYPE_SEQPACKET;
+	emit(&cap, &s);
+	s = spec(e_host, e, VIRTIO_VSOCK_OP_RESPONSE);			/* 26 */
+	s.type = VIRTIO_VSOCK_TYPE_SEQPACKET;
+	emit(&cap, &s);
+	s = data_spec(e, e_host, "left open");				/* 27: no EOM */
+	s.type = VIRTIO_VSOCK_TYPE_SEQPACKET;
+	emit(&cap, &s);
+	s = data_spec(e_host, e, "other side");				/* 28: no EOM */
+	s.type = VIRTIO_VSOCK_TYPE_SEQPACKET;
+	emit(&cap, &s);
+	s = spec(e_host, e, VIRTIO_VSOCK_OP_RST);			/* 29: both messages cut */
 	s.type = VIRTIO_VSOCK_TYPE_SEQPACKET;
 	emit(&cap, &s);
 	capture_close(&cap);

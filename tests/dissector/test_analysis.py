@@ -225,7 +225,9 @@ class CraftedFaults(unittest.TestCase):
         self.assertEqual(self.field(5, "credit_update_frame"), "6")
         self.expert(6, "CREDIT_UPDATE answers a CREDIT_REQUEST")
         self.assertEqual(self.field(6, "credit_request_frame"), "5")
-        self.assertEqual(self.field(6, "credit_update_delay"), "0.003000000")
+        # one CREDIT_UPDATE, two findings, each with its own time: the request
+        # (frame 5) came 1 ms before, the window closed (frame 3) 3 ms before
+        self.assertEqual(self.field(6, "credit_update_delay"), "0.001000000")
         self.expert(6, "Credit update reopens a closed window")
         self.assertEqual((self.field(6, "stall_frame"), self.field(6, "stall_time")), ("3", "0.003000000"))
         self.expert(6, "Receive buffer size changed")
@@ -238,6 +240,17 @@ class CraftedFaults(unittest.TestCase):
         self.assertEqual(self.field(8, "gap_bytes"), "19")
         rows = fields(sample("crafted", "analysis.pcap"), "virtio_vsock.seq", display_filter="frame.number == 8")
         self.assertEqual(rows[0]["virtio_vsock.seq"], "30")	# offsets resynchronised, kept going
+
+    def test_findings_sharing_a_packet_keep_their_own_details(self):
+        # frame 24: 5 bytes of its own direction were lost (acknowledged in
+        # frame 23) and its fwd_cnt acknowledges 4 host bytes never captured
+        self.expert(24, "fwd_cnt acknowledges bytes that were not captured")
+        self.expert(24, "Previous segment(s) not captured")
+        self.assertEqual(self.field(24, "gap_bytes"), "4,5")
+        # frame 29: an RST cuts the host's open message (28) and the guest's (27)
+        self.expert(29, "SEQPACKET message cut: the connection ended before its EOM")
+        self.assertEqual((self.field(29, "cut_message_frame"), self.field(29, "cut_message_bytes")),
+                         ("28,27", "10,9"))
 
     def test_connection(self):
         self.expert(10, "Data in a direction that was shut down")

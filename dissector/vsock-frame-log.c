@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vsock-frame-log.c - append-only logs of per-frame entries in frame order.
+ */
+#include "vsock-frame-log.h"
+
+void vsock_frame_log_reset(vsock_frame_log_t *log, guint32 entry_size, guint32 chunk_bits)
+{
+	memset(log, 0, sizeof(*log));
+	log->entry_size = entry_size;
+	log->chunk_bits = chunk_bits;
+}
+
+void *vsock_frame_log_append(vsock_frame_log_t *log, guint32 frame)
+{
+	guint32 chunk = log->count >> log->chunk_bits;
+	guint32 per_chunk = 1u << log->chunk_bits;
+	void *entry;
+
+	if (chunk == log->chunks_size) {
+		log->chunks_size = log->chunks_size ? log->chunks_size * 2 : 16;
+		log->chunks = (guint8 **)wmem_realloc(wmem_file_scope(), log->chunks,
+						      log->chunks_size * sizeof(*log->chunks));
+	}
+	if (!(log->count & (per_chunk - 1)))
+		log->chunks[chunk] = (guint8 *)wmem_alloc(wmem_file_scope(), (gsize)per_chunk * log->entry_size);
+	entry = vsock_frame_log_at(log, log->count++);
+	memset(entry, 0, log->entry_size);
+	*(guint32 *)entry = frame;
+	return entry;
+}
+
+/* Index of the first entry of a frame >= frame (count if none). */
+static guint32 first_entry_from(const vsock_frame_log_t *log, guint32 frame)
+{
+	guint32 lo = 0, hi = log->count;
+
+	if (log->hint < log->count && vsock_frame_log_frame_at(log, log->hint) >= frame &&
+	    (log->hint == 0 || vsock_frame_log_frame_at(log, log->hint - 1) < frame))
+		return log->hint;
+	while (lo < hi) {
+		guint32 mid = lo + (hi - lo) / 2;
+
+		if (vsock_frame_log_frame_at(log, mid) < frame)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void *vsock_frame_log_find(vsock_frame_log_t *log, guint32 frame)
+{
+	guint32 index = first_entry_from(log, frame);
+
+	if (index == log->count || vsock_frame_log_frame_at(log, index) != frame) {
+		log->hint = index;
+		return NULL;
+	}
+	log->hint = index + 1;
+	return vsock_frame_log_at(log, index);
+}
