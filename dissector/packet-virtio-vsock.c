@@ -356,8 +356,12 @@ static void dissect_payload(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 {
 	tvbuff_t *payload_tvb;
 
-	if (pkt->payload_len == 0)
+	if (pkt->payload_len == 0) {
+		/* an empty fragment with EOM still ends its SEQPACKET message */
+		if (pa && (pa->found & VSOCK_FOUND_MSG_PART) && pkt->virtio_op == VIRTIO_VSOCK_OP_RW)
+			virtio_vsock_dissect_rw(tvb_new_subset_remaining(tvb, payload_offset), pinfo, tree, pkt, pa);
 		return;
+	}
 	payload_tvb = tvb_new_subset_remaining(tvb, payload_offset);
 	if (pkt->virtio_op != VIRTIO_VSOCK_OP_RW) {
 		expert_add_info_format(pinfo, op_ti, &ei_virtio_payload_not_rw,

@@ -16,6 +16,8 @@
 /* One direction of a connection, seen from its sender (first pass only). */
 typedef struct vsock_flow {
 	guint32 tx_bytes;		/* RW bytes sent: offset of the next byte */
+	guint32 tx_base;		/* handshake not captured: tx_bytes + tx_base estimates the
+					 * kernel's tx_cnt, which the peer's fwd_cnt counts against */
 	guint32 buf_alloc;		/* latest receive buffer size it announced */
 	guint32 fwd_cnt;		/* latest consumed-byte count it announced */
 	guint32 gap_bytes;		/* bytes the peer acknowledged that we never saw */
@@ -108,6 +110,8 @@ static expert_field ei_shutdown_both = EI_INIT;
 static expert_field ei_data_after_shutdown = EI_INIT;
 static expert_field ei_rw_before_handshake = EI_INIT;
 static expert_field ei_msg_cut = EI_INIT;
+static expert_field ei_data_after_end = EI_INIT;
+static expert_field ei_empty_shutdown = EI_INIT;
 
 
 static const value_string state_names[] = {
@@ -224,21 +228,32 @@ static void on_response(struct vsock_conn *conn, packet_info *pinfo, vsock_pkt_a
 	extra->delay_ns = delta_ns(&pinfo->abs_ts, &conn->live->request_time);
 }
 
+/* Whether the connection already ended; the kernel may send a second RST. */
+static gboolean connection_over(vsock_state_t state)
+{
+	return state == VSOCK_STATE_CLOSED || state == VSOCK_STATE_RESET || state == VSOCK_STATE_REFUSED;
+}
+
+/*
+ * After the RST the socket is gone for the kernel: an application's late
+ * shutdown() still puts a SHUTDOWN on the wire (its close() another RST),
+ * and it changes nothing. Neither does a SHUTDOWN that names no direction.
+ */
 static void on_shutdown(struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_t *peer,
 			const vsockmon_packet_t *pkt, vsock_pkt_analysis_t *pa)
 {
+	if (connection_over((vsock_state_t)conn->state))
+		return;
+	if (!(pkt->virtio_flags & VIRTIO_VSOCK_SHUTDOWN_MASK)) {
+		pa->found |= VSOCK_FOUND_EMPTY_SHUTDOWN;
+		return;
+	}
 	me->shutdown |= (guint8)(pkt->virtio_flags & VIRTIO_VSOCK_SHUTDOWN_MASK);
 	pa->found |= VSOCK_FOUND_HALF_CLOSE;
 	if (me->shutdown & VIRTIO_VSOCK_SHUTDOWN_SEND)
 		cut_open_message(me, pa);
 	conn->state = (direction_closed(me, peer) && direction_closed(peer, me)) ?
 		VSOCK_STATE_CLOSING : VSOCK_STATE_HALF_CLOSED;
-}
-
-/* Whether the connection already ended; the kernel may send a second RST. */
-static gboolean connection_over(vsock_state_t state)
-{
-	return state == VSOCK_STATE_CLOSED || state == VSOCK_STATE_RESET || state == VSOCK_STATE_REFUSED;
 }
 
 static void on_rst(struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_t *peer,
@@ -266,6 +281,10 @@ static void on_rst(struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_t *peer
 static void check_rw_allowed(const struct vsock_conn *conn, const vsock_flow_t *me, const vsock_flow_t *peer,
 			     vsock_pkt_analysis_t *pa)
 {
+	if (connection_over((vsock_state_t)conn->state)) {
+		pa->found |= VSOCK_FOUND_DATA_AFTER_END;
+		return;
+	}
 	if (conn->state == VSOCK_STATE_REQUESTED)
 		pa->found |= VSOCK_FOUND_RW_BEFORE_HANDSHAKE;
 	if (direction_closed(me, peer))
@@ -319,7 +338,7 @@ static void note_credit(vsock_flow_t *me, const vsock_flow_t *peer, packet_info 
 
 	if (!peer->announced)
 		return;
-	in_flight = me->tx_bytes - peer->fwd_cnt;
+	in_flight = me->tx_bytes + me->tx_base - peer->fwd_cnt;
 	pa->found |= VSOCK_FOUND_CREDIT;
 	pa->credit = peer->buf_alloc > in_flight ? peer->buf_alloc - in_flight : 0;
 	pa->in_flight = in_flight + pkt->payload_len;
@@ -405,7 +424,7 @@ static void note_credit_answer(vsock_flow_t *peer, packet_info *pinfo,
 static void note_window_reopened(const vsock_flow_t *me, vsock_flow_t *peer, packet_info *pinfo,
 				 const vsockmon_packet_t *pkt, vsock_pkt_analysis_t *pa)
 {
-	guint32 in_flight = peer->tx_bytes - pkt->fwd_cnt;
+	guint32 in_flight = peer->tx_bytes + peer->tx_base - pkt->fwd_cnt;
 	vsock_pkt_extra_t *extra;
 
 	if (!peer->stall_frame || pkt->buf_alloc <= in_flight)
@@ -417,13 +436,29 @@ static void note_window_reopened(const vsock_flow_t *me, vsock_flow_t *peer, pac
 	peer->stall_frame = 0;
 }
 
+/*
+ * Without the handshake, the peer's byte count started before the capture
+ * did, and fwd_cnt counts from the connection's start: assume the peer's
+ * bytes were all consumed when this side first tells its fwd_cnt, and move
+ * that estimate up whenever fwd_cnt shows more consumed than it allows.
+ */
+static void align_mid_capture(const vsock_flow_t *me, vsock_flow_t *peer, const vsockmon_packet_t *pkt)
+{
+	if (!me->announced || counter_diff(pkt->fwd_cnt, peer->tx_bytes + peer->tx_base) > 0)
+		peer->tx_base = pkt->fwd_cnt - peer->tx_bytes;
+}
+
 /* fwd_cnt counts bytes the receiver consumed: more than we saw sent means lost segments. */
-static void note_unseen_bytes(const struct vsock_conn *conn, vsock_flow_t *peer, const vsockmon_packet_t *pkt,
-			      vsock_pkt_analysis_t *pa)
+static void note_unseen_bytes(const struct vsock_conn *conn, const vsock_flow_t *me, vsock_flow_t *peer,
+			      const vsockmon_packet_t *pkt, vsock_pkt_analysis_t *pa)
 {
 	gint32 unseen = counter_diff(pkt->fwd_cnt, peer->tx_bytes);
 
-	if (!conn->live->handshake_seen || unseen <= 0)
+	if (!conn->live->handshake_seen) {
+		align_mid_capture(me, peer, pkt);
+		return;
+	}
+	if (unseen <= 0)
 		return;
 	pa->found |= VSOCK_FOUND_ACKED_UNSEEN;
 	extra_of(pa)->unseen_bytes = (guint32)unseen;
@@ -440,7 +475,7 @@ static void analyze_announcement(struct vsock_conn *conn, vsock_flow_t *me, vsoc
 	}
 	note_credit_request(me, pinfo, pkt, pa);
 	note_credit_answer(peer, pinfo, pkt, pa);
-	note_unseen_bytes(conn, peer, pkt, pa);
+	note_unseen_bytes(conn, me, peer, pkt, pa);
 	note_window_reopened(me, peer, pinfo, pkt, pa);
 	me->buf_alloc = pkt->buf_alloc;
 	me->fwd_cnt = pkt->fwd_cnt;
@@ -499,7 +534,8 @@ static vsock_pkt_analysis_t *analyze_first_pass(packet_info *pinfo, vsockmon_pac
 	memset(&pa, 0, sizeof(pa));
 	pa.frame = pinfo->num;
 	analyze_state(conn, me, peer, pinfo, pkt, &pa);
-	if (pkt->virtio_op == VIRTIO_VSOCK_OP_RW)
+	/* data the receiver drops has no place in the byte stream */
+	if (pkt->virtio_op == VIRTIO_VSOCK_OP_RW && !(pa.found & VSOCK_FOUND_DATA_AFTER_END))
 		analyze_rw(me, peer, pinfo, pkt, &pa);
 	analyze_announcement(conn, me, peer, pinfo, pkt, &pa);
 	pa.state = conn->state;
@@ -620,8 +656,10 @@ static void show_shutdown(packet_info *pinfo, proto_item *at, const vsockmon_pac
 	case VIRTIO_VSOCK_SHUTDOWN_RCV:
 		expert_add_info(pinfo, at, &ei_shutdown_rcv);
 		break;
-	default:
+	case VIRTIO_VSOCK_SHUTDOWN_MASK:
 		expert_add_info(pinfo, at, &ei_shutdown_both);
+		break;
+	default:
 		break;
 	}
 }
@@ -658,6 +696,10 @@ static void show_connection(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 		expert_add_info(pinfo, at, &ei_data_after_shutdown);
 	if (pa->found & VSOCK_FOUND_RW_BEFORE_HANDSHAKE)
 		expert_add_info(pinfo, at, &ei_rw_before_handshake);
+	if (pa->found & VSOCK_FOUND_DATA_AFTER_END)
+		expert_add_info(pinfo, at, &ei_data_after_end);
+	if (pa->found & VSOCK_FOUND_EMPTY_SHUTDOWN)
+		expert_add_info(pinfo, at, &ei_empty_shutdown);
 	if (pa->found & VSOCK_FOUND_MSG_CUT) {
 		show_cut_message(tvb, tree, extra->msg[0]);
 		show_cut_message(tvb, tree, extra->msg[1]);
@@ -805,6 +847,12 @@ void virtio_vsock_analysis_register(int proto)
 		{ &ei_msg_cut,
 		  { "virtio_vsock.analysis.message_cut", PI_SEQUENCE, PI_WARN,
 		    "SEQPACKET message cut: the connection ended before its EOM", EXPFILL } },
+		{ &ei_data_after_end,
+		  { "virtio_vsock.analysis.data_after_end", PI_SEQUENCE, PI_WARN,
+		    "Data after the connection ended (its RST): the receiver drops it", EXPFILL } },
+		{ &ei_empty_shutdown,
+		  { "virtio_vsock.analysis.shutdown.none", PI_PROTOCOL, PI_WARN,
+		    "SHUTDOWN with neither RCV nor SEND: it shuts nothing down", EXPFILL } },
 	};
 	expert_module_t *expert_analysis;
 

@@ -51,6 +51,8 @@ enum {
 	VSOCK_FOUND_NEW_STATE = 1u << 18,	/* the connection state changed here */
 	VSOCK_FOUND_ACKED_UNSEEN = 1u << 19,	/* fwd_cnt acknowledged bytes never captured */
 	VSOCK_FOUND_MSG_PART = 1u << 20,	/* SEQPACKET fragment of a message of several packets */
+	VSOCK_FOUND_DATA_AFTER_END = 1u << 21,	/* RW after the RST that ended the connection */
+	VSOCK_FOUND_EMPTY_SHUTDOWN = 1u << 22,	/* SHUTDOWN with neither RCV nor SEND */
 };
 
 /* A SEQPACKET message being (or having been) joined. */

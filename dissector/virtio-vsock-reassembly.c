@@ -16,11 +16,17 @@
 #include <epan/prefs.h>
 #include <epan/reassemble.h>
 
-/* A stream PDU spanning RW packets, keyed by its first byte's offset. */
+/*
+ * A stream PDU spanning RW packets, keyed by its first byte's offset.
+ * Offsets are 32-bit and wrap (after 4 GiB, or where fwd_cnt moved them):
+ * a PDU may run across the wrap, and a later one may reuse an old key, so
+ * a PDU holds a byte only between its first and last frame.
+ */
 typedef struct vsock_pdu {
 	guint32 seq;		/* first byte */
 	guint32 nxtpdu;		/* one past the last byte (a guess while one_more_segment) */
 	guint32 id;		/* reassembly id: the frame that started it */
+	guint32 last_frame;	/* the frame that completed it (0: still open) */
 	gboolean one_more_segment;	/* the upper layer asked for "one more segment" */
 } vsock_pdu_t;
 
@@ -137,8 +143,9 @@ static guint32 add_to_pdu(tvbuff_t *tvb, guint offset, guint32 cur, guint32 seg_
 		pdu->nxtpdu = seg_end;
 		pdu->one_more_segment = FALSE;
 	}
-	take = MIN(seg_end, pdu->nxtpdu) - cur;
-	last = cur + take >= pdu->nxtpdu;
+	/* differences, not offsets: both run across a wrap */
+	take = MIN(seg_end - cur, pdu->nxtpdu - cur);
+	last = take == pdu->nxtpdu - cur;
 	head = fragment_add(&stream_table, tvb, offset, pinfo, pdu->id, NULL, cur - pdu->seq, take, !last);
 	pdu_tvb = process_reassembled_data(tvb, offset, pinfo, "Reassembled VSOCK", head, &segment_items,
 					   NULL, tree);
@@ -156,6 +163,8 @@ static guint32 add_to_pdu(tvbuff_t *tvb, guint offset, guint32 cur, guint32 seg_
 			set_pdu_end(pdu, cur + take, pinfo->desegment_len);
 			fragment_set_partial_reassembly(&stream_table, pinfo, pdu->id, NULL);
 		}
+	} else if (!PINFO_FD_VISITED(pinfo)) {
+		pdu->last_frame = pinfo->num;
 	}
 	return take;
 }
@@ -181,6 +190,24 @@ static guint32 dissect_unclaimed(tvbuff_t *tvb, guint offset, guint32 cur, guint
 	return pinfo->desegment_offset;
 }
 
+static gboolean pdu_holds(const vsock_pdu_t *pdu, guint32 offset, guint32 frame)
+{
+	return pdu && offset - pdu->seq < pdu->nxtpdu - pdu->seq && frame >= pdu->id &&
+	       (!pdu->last_frame || frame <= pdu->last_frame);
+}
+
+/* The PDU holding the byte at offset for this frame: it starts at or below
+ * the offset, or above it when it runs across the wrap. */
+static vsock_pdu_t *pdu_holding(wmem_tree_t *pdus, guint32 offset, guint32 frame)
+{
+	vsock_pdu_t *pdu = (vsock_pdu_t *)wmem_tree_lookup32_le(pdus, offset);
+
+	if (pdu_holds(pdu, offset, frame))
+		return pdu;
+	pdu = (vsock_pdu_t *)wmem_tree_lookup32_le(pdus, G_MAXUINT32);
+	return pdu_holds(pdu, offset, frame) ? pdu : NULL;
+}
+
 static void dissect_stream_segment(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, vsockmon_packet_t *pkt,
 				   const vsock_pkt_analysis_t *pa)
 {
@@ -191,17 +218,17 @@ static void dissect_stream_segment(tvbuff_t *tvb, packet_info *pinfo, proto_tree
 	while (cur != seg_end) {
 		/* the tree appears when an upper layer first asks for more bytes */
 		wmem_tree_t *pdus = vsock_conn_pdus(conn, pkt->flow, FALSE);
-		vsock_pdu_t *pdu = pdus ? (vsock_pdu_t *)wmem_tree_lookup32_le(pdus, cur) : NULL;
+		vsock_pdu_t *pdu = pdus ? pdu_holding(pdus, cur, pinfo->num) : NULL;
 		vsock_pdu_t *later;
 		guint32 limit = seg_end;
 
-		if (pdu && cur - pdu->seq < pdu->nxtpdu - pdu->seq) {
+		if (pdu) {
 			cur += add_to_pdu(tvb, cur - pa->seq, cur, seg_end, pinfo, tree, pkt, pdu);
 			continue;
 		}
 		/* on later passes, stop where a PDU this segment started begins */
 		later = pdus ? (vsock_pdu_t *)wmem_tree_lookup32_le(pdus, seg_end - 1) : NULL;
-		if (later && later->seq - cur < seg_end - cur && later->seq != cur)
+		if (later && later->id == pinfo->num && later->seq - cur < seg_end - cur && later->seq != cur)
 			limit = later->seq;
 		cur += dissect_unclaimed(tvb, cur - pa->seq, cur, limit, pinfo, tree, pkt);
 	}
@@ -241,7 +268,8 @@ void virtio_vsock_dissect_rw(tvbuff_t *payload_tvb, packet_info *pinfo, proto_tr
 {
 	gboolean complete = tvb_captured_length(payload_tvb) == pkt->payload_len;
 
-	vsockmon_follow_payload(payload_tvb, pinfo);
+	if (pkt->payload_len)
+		vsockmon_follow_payload(payload_tvb, pinfo);
 	if (pa && complete && (pa->found & VSOCK_FOUND_MSG) && reassemble_messages)
 		dissect_message_fragment(payload_tvb, pinfo, tree, pkt, pa);
 	else if (pa && complete && (pa->found & VSOCK_FOUND_SEQ) && reassemble_stream && pkt->payload_len)

@@ -5,6 +5,7 @@ import os
 import random
 import shutil
 import struct
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -27,6 +28,33 @@ def real(name):
 def experts(capture, extra=()):
     return {int(r["frame.number"]): r["_ws.expert.message"]
             for r in fields(capture, "frame.number", "_ws.expert.message", extra=extra)}
+
+
+MONITOR_OP = {1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 3, 7: 3}	# virtio op -> AF_VSOCK_OP_*
+REQUEST, RESPONSE, RST, SHUTDOWN, RW, CREDIT_UPDATE = 1, 2, 3, 4, 5, 6
+STREAM, SEQPACKET = 1, 2
+
+
+def vsock_frame(src, dst, op, payload=b"", vtype=STREAM, flags=0, buf_alloc=65536, fwd_cnt=0):
+    """A monitor frame as the kernel writes it; src and dst are (cid, port)."""
+    (src_cid, src_port), (dst_cid, dst_port) = src, dst
+    mon = struct.pack("<QQIIHHHH", src_cid, dst_cid, src_port, dst_port, MONITOR_OP[op], 2, 44, 0)
+    virtio = struct.pack("<QQIIIHHIII", src_cid, dst_cid, src_port, dst_port, len(payload), vtype, op,
+                         flags, buf_alloc, fwd_cnt)
+    return mon + virtio + payload
+
+
+def write_capture(frames):
+    """A world-readable LINKTYPE_VSOCK pcap of the frames, one microsecond apart."""
+    fd, path = tempfile.mkstemp(suffix=".pcap")
+    with os.fdopen(fd, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 271))
+        for n, data in enumerate(frames):
+            f.write(struct.pack("<IIII", 1700000000 + n // 1000000, n % 1000000, len(data), len(data)))
+            f.write(data)
+    readable = readable_copy(path)
+    os.unlink(path)
+    return readable
 
 
 class HttpAcrossSegments(unittest.TestCase):
@@ -357,11 +385,7 @@ class ManyConnections(unittest.TestCase):
 
     @staticmethod
     def frame(src, dst, sport, dport, op, payload=b""):
-        monitor_op = {1: 1, 2: 1, 3: 2, 5: 4}[op]	# virtio op -> AF_VSOCK_OP_*
-        mon = struct.pack("<QQIIHHHH", src, dst, sport, dport, monitor_op, 2, 44, 0)
-        virtio = struct.pack("<QQIIIHHIII", src, dst, sport, dport, len(payload), 1, op, 0,
-                             ManyConnections.BUF, 0)
-        return mon + virtio + payload
+        return vsock_frame((src, sport), (dst, dport), op, payload, buf_alloc=ManyConnections.BUF)
 
     @classmethod
     def setUpClass(cls):
@@ -380,14 +404,7 @@ class ManyConnections(unittest.TestCase):
             frames.append((i, cls.frame(h, g, sp, port, 5, b"pong!!")))
             frames.append((i, cls.frame(g, h, port, sp, 3)))
         cls.expected_streams = [i for i, _ in frames]
-        fd, path = tempfile.mkstemp(suffix=".pcap")
-        with os.fdopen(fd, "wb") as f:
-            f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 271))
-            for n, (_, data) in enumerate(frames):
-                f.write(struct.pack("<IIII", 1700000000 + n // 1000000, n % 1000000, len(data), len(data)))
-                f.write(data)
-        cls.capture = readable_copy(path)
-        os.unlink(path)
+        cls.capture = write_capture([data for _, data in frames])
 
     def test_every_frame_finds_its_connection_on_both_passes(self):
         for passes in ((), ("-2",)):
@@ -412,6 +429,92 @@ class ManyConnections(unittest.TestCase):
     def test_every_connection_is_reset_in_the_table(self):
         out = tshark("-r", self.capture, "-q", "-z", "conv,vsockmon")
         self.assertEqual(out.count(" reset"), self.CONNS, out[-600:])
+
+
+class EdgesOfTheStream(unittest.TestCase):
+    """What real captures bring besides clean connections: a capture that
+    starts mid-connection, packets after the RST, byte offsets that wrap."""
+
+    GUEST, HOST = (3, 40000), (2, 8080)
+
+    def test_capture_started_mid_connection_gets_the_credit_right(self):
+        # the real stall capture without its handshake and first frames: the
+        # credit of every RW must be what the whole capture shows for it
+        full = real("credit-stall")
+        cut = os.path.join(os.path.dirname(full), "credit-stall-cut.pcap")	# full: a readable copy
+        subprocess.run(["editcap", "-r", full, cut, "6-1000000"], check=True, stdout=subprocess.DEVNULL)
+        os.chmod(cut, 0o644)
+        names = ("virtio_vsock.analysis.credit", "virtio_vsock.analysis.bytes_in_flight")
+
+        def credit_of_rws(capture):
+            return [tuple(r[n] for n in names)
+                    for r in fields(capture, *names, display_filter="virtio_vsock.op == 5", extra=("-2",))]
+        whole, trimmed = credit_of_rws(full), credit_of_rws(cut)
+        self.assertGreater(len(trimmed), 5)
+        self.assertEqual(trimmed, whole[-len(trimmed):])
+        found = experts(cut, extra=("-2",))
+        self.assertFalse([f for f, m in found.items() if "exceeded the credit" in m])
+        self.assertTrue([f for f, m in found.items() if "Zero credit" in m])
+
+    def test_nothing_reopens_a_connection_after_its_rst(self):
+        g, h = self.GUEST, self.HOST
+        capture = write_capture([
+            vsock_frame(g, h, REQUEST), vsock_frame(h, g, RESPONSE),
+            vsock_frame(g, h, RW, b"x" * 100),
+            vsock_frame(g, h, SHUTDOWN, flags=3), vsock_frame(h, g, RST),	# 4, 5: closed
+            vsock_frame(h, g, SHUTDOWN, flags=2),	# 6: the application's late shutdown()
+            vsock_frame(g, h, RW, b"y" * 50),	# 7: crossed the RST on the wire
+            vsock_frame(h, g, RST)])	# 8: the application's close()
+        rows = {int(r["frame.number"]): r for r in fields(
+            capture, "frame.number", "virtio_vsock.analysis.state", "virtio_vsock.seq", "_ws.expert.message",
+            extra=("-2",))}
+        self.assertEqual(rows[5]["virtio_vsock.analysis.state"], "5")	# closed
+        for frame in (6, 7, 8):
+            self.assertEqual(rows[frame]["virtio_vsock.analysis.state"], "", frame)
+        self.assertEqual(rows[6]["_ws.expert.message"], "")
+        self.assertEqual(rows[8]["_ws.expert.message"], "")
+        self.assertEqual(rows[7]["_ws.expert.message"],
+                         "Data after the connection ended (its RST): the receiver drops it")
+        self.assertEqual(rows[7]["virtio_vsock.seq"], "")	# not byte 0 of a new stream
+        self.assertIn(" closed", tshark("-r", capture, "-q", "-z", "conv,vsockmon"))
+
+    def test_shutdown_naming_no_direction_shuts_nothing(self):
+        g, h = self.GUEST, self.HOST
+        capture = write_capture([vsock_frame(g, h, REQUEST), vsock_frame(h, g, RESPONSE),
+                                 vsock_frame(g, h, SHUTDOWN, flags=0), vsock_frame(g, h, RW, b"ok")])
+        rows = {int(r["frame.number"]): r for r in fields(
+            capture, "frame.number", "virtio_vsock.analysis.state", "_ws.expert.message", extra=("-2",))}
+        self.assertEqual(rows[3]["_ws.expert.message"], "SHUTDOWN with neither RCV nor SEND: it shuts nothing down")
+        self.assertEqual(rows[3]["virtio_vsock.analysis.state"], "")	# still established
+        self.assertEqual(rows[4]["_ws.expert.message"], "")	# no data after shutdown
+
+    def test_stream_pdu_across_the_offset_wrap(self):
+        # fwd_cnt acknowledging bytes never captured moves the sender's offsets
+        # to just below 2^32; an HTTP request then runs across the wrap
+        g, h = self.GUEST, self.HOST
+        request = b"GET /index.html HTTP/1.1\r\nHost: example\r\nUser-Agent: " + b"x" * 300 + b"\r\n\r\n"
+        for base in (0xFFFFFF00, 0xFFFFFFF0):
+            with self.subTest(base=hex(base)):
+                capture = write_capture([
+                    vsock_frame(g, h, REQUEST, buf_alloc=1 << 20), vsock_frame(h, g, RESPONSE, buf_alloc=1 << 20),
+                    vsock_frame(h, g, CREDIT_UPDATE, buf_alloc=1 << 20, fwd_cnt=0x7FFFFFFF),
+                    vsock_frame(h, g, CREDIT_UPDATE, buf_alloc=1 << 20, fwd_cnt=base),
+                    vsock_frame(g, h, RW, request[:200], buf_alloc=1 << 20),
+                    vsock_frame(g, h, RW, request[200:], buf_alloc=1 << 20)])
+                for passes in ((), ("-2",)):
+                    rows = fields(capture, "frame.number", "http.request.uri", "_ws.malformed",
+                                  extra=passes + ("-d", "vsockmon.port==8080,http"))
+                    self.assertEqual([(r["frame.number"], r["http.request.uri"], r["_ws.malformed"])
+                                      for r in rows[4:]], [("5", "", ""), ("6", "/index.html", "")], passes)
+
+    def test_empty_fragment_with_eom_ends_its_message(self):
+        g, h = self.GUEST, self.HOST
+        capture = write_capture([
+            vsock_frame(g, h, REQUEST, vtype=SEQPACKET), vsock_frame(h, g, RESPONSE, vtype=SEQPACKET),
+            vsock_frame(g, h, RW, b"abc", vtype=SEQPACKET),
+            vsock_frame(g, h, RW, b"", vtype=SEQPACKET, flags=1)])	# EOM, no bytes
+        rows = fields(capture, "frame.number", "virtio_vsock.msg.length", "data.data", extra=("-2",))
+        self.assertEqual((rows[3]["virtio_vsock.msg.length"], rows[3]["data.data"]), ("3", "616263"))
 
 
 if __name__ == "__main__":
