@@ -43,6 +43,7 @@ typedef struct vsock_live {
 	guint32 request_frame;
 	nstime_t request_time;
 	gboolean handshake_seen;	/* the REQUEST is in the capture: offsets are absolute */
+	gboolean data_seen;		/* RW went by: an RST after it is no refusal */
 } vsock_live_t;
 
 /* What every pass needs. */
@@ -261,7 +262,8 @@ static void on_rst(struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_t *peer
 {
 	if (connection_over(conn->state))
 		return;
-	if (conn->state == VSOCK_STATE_REQUESTED) {
+	/* data after the REQUEST means a RESPONSE the capture missed: a reset */
+	if (conn->state == VSOCK_STATE_REQUESTED && !conn->live->data_seen) {
 		conn->state = VSOCK_STATE_REFUSED;
 		pa->found |= VSOCK_FOUND_REFUSED;
 		extra_of(pa)->request_frame = conn->live->request_frame;
@@ -309,6 +311,7 @@ static void analyze_state(struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_
 		break;
 	case VIRTIO_VSOCK_OP_RW:
 		check_rw_allowed(conn, me, peer, pa);
+		conn->live->data_seen = TRUE;
 		break;
 	default:
 		break;

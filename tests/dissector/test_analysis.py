@@ -478,6 +478,17 @@ class EdgesOfTheStream(unittest.TestCase):
         self.assertEqual(rows[7]["virtio_vsock.seq"], "")	# not byte 0 of a new stream
         self.assertIn(" closed", tshark("-r", capture, "-q", "-z", "conv,vsockmon"))
 
+    def test_rst_after_data_is_no_refusal(self):
+        # the RESPONSE was lost by the capture (a full ring), data went both ways
+        g, h = self.GUEST, self.HOST
+        capture = write_capture([vsock_frame(g, h, REQUEST), vsock_frame(g, h, RW, b"hi"),
+                                 vsock_frame(h, g, RW, b"hello"), vsock_frame(h, g, RST)])
+        rows = {int(r["frame.number"]): r for r in fields(
+            capture, "frame.number", "virtio_vsock.analysis.state", "_ws.expert.message", extra=("-2",))}
+        self.assertEqual(rows[2]["_ws.expert.message"], "Data before the connection was established")
+        self.assertEqual((rows[4]["virtio_vsock.analysis.state"], rows[4]["_ws.expert.message"]),
+                         ("6", "Connection reset without a shutdown"))
+
     def test_shutdown_naming_no_direction_shuts_nothing(self):
         g, h = self.GUEST, self.HOST
         capture = write_capture([vsock_frame(g, h, REQUEST), vsock_frame(h, g, RESPONSE),
