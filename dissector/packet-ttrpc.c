@@ -11,9 +11,11 @@
  */
 #include "vsockmon-int.h"
 
+#include <epan/exceptions.h>
 #include <epan/expert.h>
 #include <epan/prefs.h>
 #include <epan/proto_data.h>
+#include <epan/show_exception.h>
 
 #define TTRPC_HDR_LEN		10
 #define TTRPC_DEFAULT_PORT	1024
@@ -88,12 +90,19 @@ static int * const flag_fields[] = {
 	NULL
 };
 
-/* One call: a request and its response on the same stream id. */
+#define TTRPC_FLAG_REMOTE_CLOSED 0x01
+
+/*
+ * One call: a request and its response on the same stream id. A streaming
+ * call may end instead with the server's Data message flagged remote
+ * closed (containerd/ttrpc sends no Response then).
+ */
 typedef struct ttrpc_call {
 	guint32 request_frame;
-	guint32 response_frame;
+	guint32 response_frame;	/* the Response, or the Data that closed the call */
 	nstime_t request_time;
 	const char *path;	/* "/service/method" */
+	int client_flow;	/* vsockmon flow of the request's sender (-1: unknown) */
 } ttrpc_call_t;
 
 /* ---- protobuf wire format, just what ttrpc's own messages need ---- */
@@ -147,21 +156,34 @@ static gboolean pb_next(tvbuff_t *tvb, int offset, int end, pb_field_t *field)
 
 /* ---- bodies ---- */
 
-static void hand_to_protobuf(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const pb_field_t *f,
+/*
+ * The method's message, to the protobuf dissector. A payload it cannot
+ * parse is its malformed item, not the end of this frame: the other
+ * messages in the segment still get dissected, and the columns still say
+ * what the ttrpc calls are.
+ */
+static void hand_to_protobuf(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, int offset, int length,
 			     const char *path, const char *direction)
 {
-	tvbuff_t *payload = tvb_new_subset_length(tvb, f->offset, f->length);
+	tvbuff_t *payload = tvb_new_subset_length(tvb, offset, length);
+	gboolean writable = col_get_writable(pinfo->cinfo, -1);
 
-	proto_tree_add_item(tree, hf_payload, tvb, f->offset, f->length, ENC_NA);
-	if (protobuf_handle && f->length > 0) {
-		/* the protobuf dissector's gRPC convention: "application/grpc,/svc/method,request" */
-		char *info = wmem_strdup_printf(pinfo->pool, "application/grpc,%s,%s", path ? path : "", direction);
-
-		/* the columns say what the ttrpc call is, not what protobuf thinks */
-		col_set_writable(pinfo->cinfo, -1, FALSE);
-		call_dissector_with_data(protobuf_handle, payload, pinfo, tree, info);
-		col_set_writable(pinfo->cinfo, -1, TRUE);
+	proto_tree_add_item(tree, hf_payload, tvb, offset, length, ENC_NA);
+	if (!protobuf_handle || length <= 0)
+		return;
+	/* the protobuf dissector's gRPC convention: "application/grpc,/svc/method,request" */
+	col_set_writable(pinfo->cinfo, -1, FALSE);
+	TRY {
+		call_dissector_with_data(protobuf_handle, payload, pinfo, tree,
+					 wmem_strdup_printf(pinfo->pool, "application/grpc,%s,%s", path ? path : "",
+							    direction));
 	}
+	CATCH_NONFATAL_ERRORS {
+		col_set_writable(pinfo->cinfo, -1, writable);
+		show_exception(payload, pinfo, tree, EXCEPT_CODE, GET_MESSAGE);
+	}
+	ENDTRY;
+	col_set_writable(pinfo->cinfo, -1, writable);
 }
 
 static void add_metadata(tvbuff_t *tvb, proto_tree *tree, const pb_field_t *kv)
@@ -178,8 +200,13 @@ static void add_metadata(tvbuff_t *tvb, proto_tree *tree, const pb_field_t *kv)
 	}
 }
 
-/* Request {1 service, 2 method, 3 payload, 4 timeout_nano, 5 metadata}; returns "/service/method". */
-static const char *dissect_request(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, int offset, int end)
+/*
+ * Request {1 service, 2 method, 3 payload, 4 timeout_nano, 5 metadata};
+ * returns "/service/method" (also kept in the call, first thing, so the
+ * response finds it whatever the payload does).
+ */
+static const char *dissect_request(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, int offset, int end,
+				   ttrpc_call_t *call)
 {
 	const char *service = "", *method = "";
 	pb_field_t f, payload = { 0 };
@@ -203,10 +230,13 @@ static const char *dissect_request(tvbuff_t *tvb, packet_info *pinfo, proto_tree
 	if (offset != end)
 		return NULL;
 	{
-		const char *path = wmem_strdup_printf(wmem_file_scope(), "/%s/%s", service, method);
+		const char *path = call && call->path ? call->path :
+				   wmem_strdup_printf(wmem_file_scope(), "/%s/%s", service, method);
 
+		if (call && !call->path)
+			call->path = path;
 		if (have_payload)
-			hand_to_protobuf(tvb, pinfo, tree, &payload, path, "request");
+			hand_to_protobuf(tvb, pinfo, tree, payload.offset, payload.length, path, "request");
 		return path;
 	}
 }
@@ -243,7 +273,7 @@ static gboolean dissect_response(tvbuff_t *tvb, packet_info *pinfo, proto_tree *
 			*code = dissect_status(tvb, tree, &f);
 			have_status = TRUE;
 		} else if (f.number == 2 && f.wire_type == PB_LEN) {
-			hand_to_protobuf(tvb, pinfo, tree, &f, call ? call->path : NULL, "response");
+			hand_to_protobuf(tvb, pinfo, tree, f.offset, f.length, call ? call->path : NULL, "response");
 		}
 		offset = f.end;
 	}
@@ -266,13 +296,22 @@ static wmem_map_t *calls_of(packet_info *pinfo)
 	return calls;
 }
 
+/* A Response, or the server's Data that closes a streaming call. */
+static gboolean ends_call(const ttrpc_call_t *call, guint8 type, guint8 flags, int flow)
+{
+	if (type == TTRPC_RESPONSE)
+		return TRUE;
+	return type == TTRPC_DATA && (flags & TTRPC_FLAG_REMOTE_CLOSED) && call->client_flow >= 0 && flow >= 0 &&
+	       flow != call->client_flow;
+}
+
 /*
  * The call this message belongs to, kept per frame so later passes find it
  * without the map. A frame may hold several messages, handed to us in
  * several calls (a reassembled PDU, then the rest of the segment), so the
  * key is the message's stream and type, not its position.
  */
-static ttrpc_call_t *match_call(packet_info *pinfo, guint32 stream_id, guint8 type)
+static ttrpc_call_t *match_call(packet_info *pinfo, guint32 stream_id, guint8 type, guint8 flags, int flow)
 {
 	guint32 key = stream_id << 2 | (type & 3);
 	ttrpc_call_t *call = (ttrpc_call_t *)p_get_proto_data(wmem_file_scope(), pinfo, proto_ttrpc, key);
@@ -285,10 +324,11 @@ static ttrpc_call_t *match_call(packet_info *pinfo, guint32 stream_id, guint8 ty
 		call = wmem_new0(wmem_file_scope(), ttrpc_call_t);
 		call->request_frame = pinfo->num;
 		call->request_time = pinfo->abs_ts;
+		call->client_flow = flow;
 		wmem_map_insert(calls, GUINT_TO_POINTER(stream_id), call);
 	} else {
 		call = (ttrpc_call_t *)wmem_map_lookup(calls, GUINT_TO_POINTER(stream_id));
-		if (call && type == TTRPC_RESPONSE && !call->response_frame)
+		if (call && !call->response_frame && ends_call(call, type, flags, flow))
 			call->response_frame = pinfo->num;
 	}
 	if (call)
@@ -310,28 +350,32 @@ static void show_call(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, proto
 		} else if (PINFO_FD_VISITED(pinfo)) {
 			expert_add_info(pinfo, ti, &ei_no_response);
 		}
-	} else if (type == TTRPC_RESPONSE) {
-		nstime_t delta;
-
+	} else {
+		/* a Response, or a Data message of a streaming call */
 		item = proto_tree_add_uint(tree, hf_response_to, tvb, 0, 0, call->request_frame);
 		proto_item_set_generated(item);
-		nstime_delta(&delta, &pinfo->abs_ts, &call->request_time);
-		item = proto_tree_add_time(tree, hf_time, tvb, 0, 0, &delta);
-		proto_item_set_generated(item);
+		if (call->response_frame == pinfo->num) {
+			nstime_t delta;
+
+			nstime_delta(&delta, &pinfo->abs_ts, &call->request_time);
+			item = proto_tree_add_time(tree, hf_time, tvb, 0, 0, &delta);
+			proto_item_set_generated(item);
+		}
 	}
 }
 
 /* ---- messages ---- */
 
-static int dissect_message(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, int offset)
+static int dissect_message(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, int offset, int flow)
 {
 	guint32 length = tvb_get_ntohl(tvb, offset);
 	guint32 stream_id = tvb_get_ntohl(tvb, offset + 4);
 	guint8 type = tvb_get_guint8(tvb, offset + 8);
+	guint8 flags = tvb_get_guint8(tvb, offset + 9);
 	int body = offset + TTRPC_HDR_LEN, end = body + (int)length;
 	proto_item *ti = proto_tree_add_item(tree, proto_ttrpc, tvb, offset, TTRPC_HDR_LEN + length, ENC_NA);
 	proto_tree *msg_tree = proto_item_add_subtree(ti, ett_ttrpc);
-	ttrpc_call_t *call = match_call(pinfo, stream_id, type);
+	ttrpc_call_t *call = match_call(pinfo, stream_id, type, flags, flow);
 	const char *path = call ? call->path : NULL;
 	gboolean body_ok = TRUE;
 	guint32 code = 0;
@@ -342,12 +386,14 @@ static int dissect_message(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
 	proto_tree_add_bitmask(msg_tree, tvb, offset + 9, hf_flags, ett_flags, flag_fields, ENC_BIG_ENDIAN);
 
 	if (type == TTRPC_REQUEST) {
-		path = dissect_request(tvb, pinfo, msg_tree, body, end);
+		path = dissect_request(tvb, pinfo, msg_tree, body, end, call);
 		body_ok = path != NULL;
-		if (call && path && !call->path)
-			call->path = path;
 	} else if (type == TTRPC_RESPONSE) {
 		body_ok = dissect_response(tvb, pinfo, msg_tree, body, end, call, &code);
+	} else if (type == TTRPC_DATA && length) {
+		/* a streaming call's message: the client's are requests, the server's responses */
+		hand_to_protobuf(tvb, pinfo, msg_tree, body, (int)length, path,
+				 call && call->client_flow >= 0 && flow != call->client_flow ? "response" : "request");
 	} else if (length) {
 		proto_tree_add_item(msg_tree, hf_payload, tvb, body, length, ENC_NA);
 	}
@@ -367,25 +413,52 @@ static int dissect_message(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
 /*
  * Could the bytes at offset start a ttrpc header, as far as they go?
  * Port 1024 is also the first port Linux binds automatically, so other
- * traffic lands there too: refuse it rather than swallow it.
+ * traffic lands there too: a connection's first message must look like a
+ * client's first call - a whole header, a Request on an odd (client)
+ * stream, a body that starts with a Request field - rather than swallow
+ * whatever comes. Later headers need only a sane length (containerd/ttrpc
+ * skips message types it does not know, so they are shown, not refused).
  */
 static gboolean plausible_header(tvbuff_t *tvb, int offset, int available, gboolean known_ttrpc)
 {
 	int have = available - offset;
+	guint8 first_tag;
 
-	/* a connection's first bytes must show a whole header */
-	if (!known_ttrpc && have < TTRPC_HDR_LEN)
-		return FALSE;
 	if (have >= 4 && tvb_get_ntohl(tvb, offset) > TTRPC_MAX_LEN)
 		return FALSE;
-	if (have >= 9 && !try_val_to_str(tvb_get_guint8(tvb, offset + 8), type_names))
+	if (known_ttrpc)
+		return TRUE;
+	if (have < TTRPC_HDR_LEN || tvb_get_guint8(tvb, offset + 8) != TTRPC_REQUEST ||
+	    !(tvb_get_ntohl(tvb, offset + 4) & 1) || (tvb_get_guint8(tvb, offset + 9) & ~0x07))
 		return FALSE;
-	return have < 10 || (tvb_get_guint8(tvb, offset + 9) & ~0x07) == 0;
+	if (tvb_get_ntohl(tvb, offset) == 0 || have == TTRPC_HDR_LEN)
+		return TRUE;
+	/* service (1), method (2), payload (3): length-delimited; timeout (4): varint; metadata (5) */
+	first_tag = tvb_get_guint8(tvb, offset + TTRPC_HDR_LEN);
+	return first_tag == 0x0a || first_tag == 0x12 || first_tag == 0x1a || first_tag == 0x20 || first_tag == 0x2a;
+}
+
+/* A message cut by the segment, with reassembly off: what its header says. */
+static int dissect_cut_message(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, int offset, int available)
+{
+	proto_item *ti = proto_tree_add_item(tree, proto_ttrpc, tvb, offset, available - offset, ENC_NA);
+	proto_tree *msg_tree = proto_item_add_subtree(ti, ett_ttrpc);
+
+	if (available - offset >= TTRPC_HDR_LEN) {
+		proto_tree_add_item(msg_tree, hf_length, tvb, offset, 4, ENC_BIG_ENDIAN);
+		proto_tree_add_item(msg_tree, hf_stream_id, tvb, offset + 4, 4, ENC_BIG_ENDIAN);
+		proto_tree_add_item(msg_tree, hf_type, tvb, offset + 8, 1, ENC_BIG_ENDIAN);
+	}
+	proto_item_append_text(ti, ", cut: %d bytes here, the rest in later segments (reassembly is off)",
+			       available - offset);
+	col_append_sep_str(pinfo->cinfo, COL_INFO, ", ", "[cut message]");
+	return available;
 }
 
 /* Whole messages only: ask the transport for the rest of a cut one. */
-static int dissect_ttrpc(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
+static int dissect_ttrpc(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
 {
+	const vsockmon_packet_t *pkt = (const vsockmon_packet_t *)data;
 	int offset = 0, available = (int)tvb_reported_length(tvb);
 	conversation_t *conv = find_conversation_pinfo(pinfo, 0);
 	gboolean known = conv && conversation_get_proto_data(conv, proto_ttrpc);
@@ -409,13 +482,13 @@ static int dissect_ttrpc(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, vo
 		}
 		if (have < TTRPC_HDR_LEN || have < (int)(TTRPC_HDR_LEN + tvb_get_ntohl(tvb, offset))) {
 			if (!pinfo->can_desegment)
-				break;
+				return dissect_cut_message(tvb, pinfo, tree, offset, available);
 			pinfo->desegment_offset = offset;
 			pinfo->desegment_len = have < TTRPC_HDR_LEN ? DESEGMENT_ONE_MORE_SEGMENT :
 					       TTRPC_HDR_LEN + tvb_get_ntohl(tvb, offset) - (guint32)have;
 			return available;
 		}
-		offset += dissect_message(tvb, pinfo, tree, offset);
+		offset += dissect_message(tvb, pinfo, tree, offset, pkt ? pkt->flow : -1);
 	}
 	return offset;
 }
@@ -458,7 +531,7 @@ void proto_register_ttrpc(void)
 	};
 	static ei_register_info ei[] = {
 		{ &ei_bad_header, { "ttrpc.header.invalid", PI_MALFORMED, PI_ERROR,
-				    "Not a ttrpc header: length over 4 MiB, or unknown type or flags", EXPFILL } },
+				    "Not a ttrpc header: length over 4 MiB", EXPFILL } },
 		{ &ei_bad_body, { "ttrpc.body.malformed", PI_MALFORMED, PI_ERROR,
 				  "Body is not a valid protobuf message", EXPFILL } },
 		{ &ei_no_response, { "ttrpc.no_response", PI_SEQUENCE, PI_NOTE, "Request without a response",

@@ -431,6 +431,76 @@ class ManyConnections(unittest.TestCase):
         self.assertEqual(out.count(" reset"), self.CONNS, out[-600:])
 
 
+def pb_varint(n):
+    out = b""
+    while n > 0x7f:
+        out += bytes([n & 0x7f | 0x80])
+        n >>= 7
+    return out + bytes([n])
+
+
+def pb_bytes(number, value):
+    return pb_varint(number << 3 | 2) + pb_varint(len(value)) + value
+
+
+def ttrpc_message(stream_id, msg_type, body, flags=0):
+    return struct.pack(">IIBB", len(body), stream_id, msg_type, flags) + body
+
+
+def ttrpc_request(stream_id, service, method, payload, flags=0):
+    body = pb_bytes(1, service.encode()) + pb_bytes(2, method.encode()) + pb_bytes(3, payload)
+    return ttrpc_message(stream_id, 1, body, flags)
+
+
+class TtrpcEdges(unittest.TestCase):
+    """ttrpc beyond one unary call per segment, on crafted captures."""
+
+    CLIENT, SERVER = (3, 40001), (2, 1024)
+
+    def capture(self, *rws):
+        c, s = self.CLIENT, self.SERVER
+        return write_capture([vsock_frame(c, s, REQUEST), vsock_frame(s, c, RESPONSE)] +
+                             [vsock_frame(src, dst, RW, data) for src, dst, data in rws])
+
+    def test_bad_method_payload_spoils_nothing_else(self):
+        # request 1's payload claims 100 bytes and has 2: protobuf throws on it
+        c, s = self.CLIENT, self.SERVER
+        capture = self.capture(
+            (c, s, ttrpc_request(1, "svc", "M1", b"\x0a\x64ab") + ttrpc_request(3, "svc", "M2", b"\x08\x01")),
+            (s, c, ttrpc_message(1, 2, b"") + ttrpc_message(3, 2, b"")))
+        rows = fields(capture, "ttrpc.method", "ttrpc.response_in", "ttrpc.response_to", "_ws.col.Info",
+                      "_ws.malformed", display_filter="ttrpc", extra=("-2",))
+        self.assertEqual((rows[0]["ttrpc.method"], rows[0]["ttrpc.response_in"]), ("M1,M2", "4,4"))
+        self.assertIn("Request 1 /svc/M1, Request 3 /svc/M2", rows[0]["_ws.col.Info"])
+        self.assertNotEqual(rows[0]["_ws.malformed"], "")	# the bad payload is marked
+        self.assertEqual(rows[1]["ttrpc.response_to"], "3,3")
+        self.assertEqual(rows[1]["_ws.col.Info"], "Response 1 /svc/M1 OK, Response 3 /svc/M2 OK")
+
+    def test_streaming_call_ends_with_the_servers_closing_data(self):
+        c, s = self.CLIENT, self.SERVER
+        capture = self.capture(
+            (c, s, ttrpc_request(1, "svc", "Watch", b"\x08\x01", flags=1)),	# client: remote closed
+            (s, c, ttrpc_message(1, 3, b"\x08\x05")),
+            (s, c, ttrpc_message(1, 3, b"", flags=5)))	# server: remote closed, no data
+        rows = fields(capture, "frame.number", "frame.protocols", "ttrpc.response_in", "ttrpc.response_to",
+                      "ttrpc.time", "_ws.expert.message", display_filter="ttrpc", extra=("-2",))
+        self.assertEqual(rows[0]["ttrpc.response_in"], "5")
+        self.assertEqual(rows[0]["_ws.expert.message"], "")	# no "Request without a response"
+        self.assertEqual(rows[1]["frame.protocols"], "vsockmon:virtio_vsock:ttrpc:protobuf")
+        self.assertEqual([(r["ttrpc.response_to"], r["ttrpc.time"] != "") for r in rows[1:]],
+                         [("3", False), ("3", True)])
+
+    def test_other_protocols_on_port_1024_stay_data(self):
+        # a guest client auto-bound to port 1024 with a length-prefixed protocol
+        guest, host = (3, 1024), (2, 5000)
+        first = struct.pack(">IIHH", 0x1000, 0, 0x0100, 0) + b"\0" * 8	# "length 4096, stream 0, Request"
+        capture = write_capture([vsock_frame(guest, host, REQUEST), vsock_frame(host, guest, RESPONSE),
+                                 vsock_frame(guest, host, RW, first),
+                                 vsock_frame(host, guest, RW, b"\0\0\0\x04OKAY")])
+        self.assertEqual(frame_numbers(capture, "ttrpc"), [])
+        self.assertEqual(frame_numbers(capture, "data"), [3, 4])
+
+
 class EdgesOfTheStream(unittest.TestCase):
     """What real captures bring besides clean connections: a capture that
     starts mid-connection, packets after the RST, byte offsets that wrap."""
