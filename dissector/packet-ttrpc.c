@@ -456,9 +456,9 @@ static int dissect_cut_message(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tr
 }
 
 /* Whole messages only: ask the transport for the rest of a cut one. */
-static int dissect_ttrpc(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
+static int dissect_ttrpc(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
-	const vsockmon_packet_t *pkt = (const vsockmon_packet_t *)data;
+	const vsockmon_packet_t *pkt = vsockmon_packet_of(pinfo);
 	int offset = 0, available = (int)tvb_reported_length(tvb);
 	conversation_t *conv = find_conversation_pinfo(pinfo, 0);
 	gboolean known = conv && conversation_get_proto_data(conv, proto_ttrpc);

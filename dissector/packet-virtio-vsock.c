@@ -422,6 +422,7 @@ static int dissect_virtio_vsock(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
 	avail = header_bytes_available(tvb, pinfo, ti, pkt);
 	if (avail < VIRTIO_VSOCK_HDR_LEN) {
 		add_partial_header_fields(tvb, virtio_tree, avail);
+		vsockmon_set_info_column(pinfo, pkt);
 		return tvb_captured_length(tvb);
 	}
 

@@ -12,6 +12,7 @@
 #include <epan/address_types.h>
 #include <epan/conversation_table.h>
 #include <epan/decode_as.h>
+#include <epan/dissectors/packet-tcp.h>
 #include <epan/exceptions.h>
 #include <epan/expert.h>
 #include <epan/follow.h>
@@ -38,6 +39,7 @@ static int hf_vsockmon_transport = -1;
 static int hf_vsockmon_hdr_len = -1;
 static int hf_vsockmon_reserved = -1;
 static int hf_vsockmon_stream = -1;
+static int hf_vsockmon_transport_header = -1;
 
 static gint ett_vsockmon = -1;
 
@@ -125,9 +127,9 @@ static gboolean try_port_dissectors(tvbuff_t *tvb, packet_info *pinfo, proto_tre
 	guint32 low = MIN(pkt->src_port, pkt->dst_port);
 	guint32 high = MAX(pkt->src_port, pkt->dst_port);
 
-	if (dissector_try_uint_new(port_table, low, tvb, pinfo, tree, TRUE, pkt))
+	if (dissector_try_uint_new(port_table, low, tvb, pinfo, tree, TRUE, pkt->tcpinfo))
 		return TRUE;
-	return high != low && dissector_try_uint_new(port_table, high, tvb, pinfo, tree, TRUE, pkt);
+	return high != low && dissector_try_uint_new(port_table, high, tvb, pinfo, tree, TRUE, pkt->tcpinfo);
 }
 
 static gboolean try_heuristics(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
@@ -135,7 +137,7 @@ static gboolean try_heuristics(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tr
 {
 	heur_dtbl_entry_t *hdtbl_entry;
 
-	return dissector_try_heuristic(heur_subdissectors, tvb, pinfo, tree, &hdtbl_entry, pkt);
+	return dissector_try_heuristic(heur_subdissectors, tvb, pinfo, tree, &hdtbl_entry, pkt->tcpinfo);
 }
 
 /* A dissector an upper layer (or the user) set on Wireshark's conversation. */
@@ -146,12 +148,19 @@ static gboolean try_conversation(tvbuff_t *tvb, packet_info *pinfo, proto_tree *
 						 pkt->src_port, pkt->dst_port, 0);
 	dissector_handle_t handle = conv ? conversation_get_dissector(conv, pinfo->num) : NULL;
 
-	return handle && call_dissector_only(handle, tvb, pinfo, tree, pkt) > 0;
+	return handle && call_dissector_only(handle, tvb, pinfo, tree, pkt->tcpinfo) > 0;
 }
 
 static void dispatch_payload(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 			     vsockmon_packet_t *pkt)
 {
+	/*
+	 * Decode As offers tcp.port dissectors, and they take their data for
+	 * a struct tcpinfo (HTTP reads its FIN flag): give them one, zeroed -
+	 * no flags, no sequence numbers - never this packet record.
+	 */
+	if (!pkt->tcpinfo)
+		pkt->tcpinfo = wmem_new0(pinfo->pool, struct tcpinfo);
 	if (try_conversation(tvb, pinfo, tree, pkt))
 		return;
 	if (try_heuristic_first && try_heuristics(tvb, pinfo, tree, pkt))
@@ -305,7 +314,7 @@ static void set_item_text(proto_item *ti, const vsockmon_packet_t *pkt)
 }
 
 /* Info when no transport layer writes its own, richer line. */
-static void set_info_column(packet_info *pinfo, const vsockmon_packet_t *pkt)
+void vsockmon_set_info_column(packet_info *pinfo, const vsockmon_packet_t *pkt)
 {
 	col_add_fstr(pinfo->cinfo, COL_INFO, "%u " UTF8_RIGHTWARDS_ARROW " %u [%s]", pkt->src_port, pkt->dst_port,
 		     VSOCKMON_VAL_TO_STR(pinfo->pool, pkt->op, vsockmon_op_names, "op %u"));
@@ -320,8 +329,32 @@ static void set_addresses(tvbuff_t *tvb, packet_info *pinfo, vsockmon_packet_t *
 	pinfo->ptype = PT_NONE;
 	pinfo->srcport = pkt->src_port;
 	pinfo->destport = pkt->dst_port;
-	/* kept for Decode As, which asks after upper layers may have changed pinfo */
+	/* kept for Decode As, which asks after upper layers may have changed pinfo,
+	 * and for our upper layers (vsockmon_packet_of()) */
 	p_add_proto_data(pinfo->pool, pinfo, proto_vsockmon, 0, pkt);
+}
+
+vsockmon_packet_t *vsockmon_packet_of(packet_info *pinfo)
+{
+	return (vsockmon_packet_t *)p_get_proto_data(pinfo->pool, pinfo, proto_vsockmon, 0);
+}
+
+/*
+ * The monitor op CONNECT stands for REQUEST and RESPONSE alike; a late
+ * RESPONSE after the RST belongs to the connection it answers, so only a
+ * virtio REQUEST (or a CONNECT of a transport we cannot look into) opens a
+ * new one on a pair whose connection ended.
+ */
+static gboolean opens_connection(tvbuff_t *tvb, const vsockmon_packet_t *pkt)
+{
+	guint op_offset = VSOCKMON_HDR_LEN + VIRTIO_VSOCK_OFF_OP;
+
+	if (pkt->op != AF_VSOCK_OP_CONNECT)
+		return FALSE;
+	if (pkt->transport != AF_VSOCK_TRANSPORT_VIRTIO || pkt->hdr_len < VIRTIO_VSOCK_OFF_OP + 2 ||
+	    !tvb_bytes_exist(tvb, op_offset, 2))
+		return TRUE;
+	return tvb_get_letohs(tvb, op_offset) != VIRTIO_VSOCK_OP_RESPONSE;
 }
 
 /* The transport header and payload: through the transport table, else data. */
@@ -329,18 +362,24 @@ static void dissect_transport(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tre
 			      vsockmon_packet_t *pkt)
 {
 	tvbuff_t *rest = tvb_new_subset_remaining(tvb, VSOCKMON_HDR_LEN);
+	tvbuff_t *payload;
+	guint hdr_len;
 
 	if (tvb_reported_length(rest) == 0 && pkt->hdr_len == 0) {
-		set_info_column(pinfo, pkt);
+		vsockmon_set_info_column(pinfo, pkt);
 		return;
 	}
 	if (dissector_try_uint_new(transport_table, pkt->transport, rest, pinfo, tree, TRUE, pkt))
 		return;
-	set_info_column(pinfo, pkt);
-	/* No transport header we know: what follows the header is payload. */
-	pkt->payload_len = tvb_reported_length(rest);
-	if (tvb_captured_length(rest) > 0)
-		vsockmon_dissect_payload(rest, pinfo, tree, pkt);
+	vsockmon_set_info_column(pinfo, pkt);
+	/* A transport we cannot read: its header is hdr_len bytes, the payload what follows. */
+	hdr_len = MIN(pkt->hdr_len, tvb_reported_length(rest));
+	if (hdr_len)
+		proto_tree_add_item(tree, hf_vsockmon_transport_header, rest, 0, hdr_len, ENC_NA);
+	payload = tvb_new_subset_remaining(rest, hdr_len);
+	pkt->payload_len = tvb_reported_length(payload);
+	if (tvb_captured_length(payload) > 0)
+		vsockmon_dissect_payload(payload, pinfo, tree, pkt);
 }
 
 static int dissect_vsockmon(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
@@ -365,6 +404,7 @@ static int dissect_vsockmon(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 		add_header_fields(tvb, vsockmon_tree, pkt);
 	check_header(tvb, pinfo, pkt);
 	set_addresses(tvb, pinfo, pkt);
+	pkt->opens_connection = opens_connection(tvb, pkt);
 	vsockmon_stream_lookup(pinfo, pkt);
 	add_stream_field(tvb, vsockmon_tree, pkt);
 	if (ti)
@@ -595,6 +635,9 @@ void proto_register_vsockmon(void)
 		{ &hf_vsockmon_stream,
 		  { "Stream index", "vsockmon.stream", FT_UINT32, BASE_DEC, NULL, 0x0,
 		    "Connection index in this capture, 0-based", HFILL } },
+		{ &hf_vsockmon_transport_header,
+		  { "Transport header", "vsockmon.transport_header", FT_BYTES, BASE_NONE, NULL, 0x0,
+		    "The header of a transport this dissector does not decode (hdr_len bytes)", HFILL } },
 	};
 	static gint *ett[] = {
 		&ett_vsockmon,

@@ -64,6 +64,8 @@ typedef struct vsockmon_packet {
 	guint32 fwd_cnt;
 	guint32 payload_len;	/* payload bytes the frame carries (reported) */
 	const char *conn_state;	/* connection state after this packet, for the tables */
+	gboolean opens_connection;	/* a CONNECT that is a request (a RESPONSE is a CONNECT too) */
+	struct tcpinfo *tcpinfo;	/* what upper layers get as data (see vsockmon_dispatch_payload) */
 
 	/* items expert info goes to (NULL without a tree) */
 	proto_item *hdr_len_item;
@@ -72,10 +74,18 @@ typedef struct vsockmon_packet {
 	proto_item *reserved_item;
 } vsockmon_packet_t;
 
-/* Hand a payload (RW data, or a reassembled PDU) to the upper layers:
- * conversation dissector, lower port, higher port, heuristics, then data. */
+/*
+ * Hand a payload (RW data, or a reassembled PDU) to the upper layers:
+ * conversation dissector, lower port, higher port, heuristics, then data.
+ * They get a struct tcpinfo as data, as on TCP: Decode As offers every
+ * tcp.port dissector here, and those read it (HTTP, TLS, ...). Our own
+ * upper layers find the packet record with vsockmon_packet_of().
+ */
 void vsockmon_dispatch_payload(tvbuff_t *payload_tvb, packet_info *pinfo, proto_tree *tree,
 			       vsockmon_packet_t *pkt);
+
+/* The monitor layer's record of the frame being dissected. */
+vsockmon_packet_t *vsockmon_packet_of(packet_info *pinfo);
 
 /* Feed one frame's payload bytes to Follow Stream (once per frame). */
 void vsockmon_follow_payload(tvbuff_t *payload_tvb, packet_info *pinfo);
@@ -97,6 +107,9 @@ vsockmon_conv_t *vsockmon_stream_find(guint64 src_cid, guint32 src_port, guint64
 /* The transport layer marks a connection closed (RST seen) so that the next
  * REQUEST on the same address/port pair starts a new stream. */
 void vsockmon_conv_mark_closed(vsockmon_packet_t *pkt, packet_info *pinfo);
+
+/* Info when no transport layer writes a richer line (a short transport header, say). */
+void vsockmon_set_info_column(packet_info *pinfo, const vsockmon_packet_t *pkt);
 
 /* Tap callbacks behind the conversation and endpoint tables (GUI and tshark). */
 tap_packet_status vsockmon_conv_packet(void *pct, packet_info *pinfo, epan_dissect_t *edt,

@@ -171,7 +171,7 @@ vsockmon_conv_t *vsockmon_stream_find(guint64 src_cid, guint32 src_port, guint64
 
 /*
  * This frame's connection; on the first pass a new one starts for a pair
- * never seen, and for a CONNECT after the pair's connection was reset.
+ * never seen, and for a REQUEST after the pair's connection was reset.
  */
 void vsockmon_stream_lookup(packet_info *pinfo, vsockmon_packet_t *pkt)
 {
@@ -187,7 +187,7 @@ void vsockmon_stream_lookup(packet_info *pinfo, vsockmon_packet_t *pkt)
 	conv = stream_at(slot, pinfo->num);
 	if (!PINFO_FD_VISITED(pinfo) || !conv) {
 		gboolean reused = conv && conv->closed_frame && pinfo->num > conv->closed_frame &&
-				  pkt->op == AF_VSOCK_OP_CONNECT;
+				  pkt->opens_connection;
 
 		if (!conv || reused)
 			conv = stream_new(slot, &key, hash, src_is_low, pinfo->num);

@@ -11,7 +11,9 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from vsmtest import SAMPLES, SHARED, fields, frame_numbers, make_home, readable_copy, sample, tshark  # noqa: E402
+from vsmtest import (CREDIT_UPDATE, REQUEST, RESPONSE, RST, RW, SAMPLES, SEQPACKET, SHARED,  # noqa: E402
+                     SHUTDOWN, fields, frame_numbers, make_home, readable_copy, sample, tshark,
+                     vsock_frame, write_capture)
 
 CREDIT_EXPERTS = ("Zero credit", "exceeded the credit", "reopens a closed window")
 
@@ -28,33 +30,6 @@ def real(name):
 def experts(capture, extra=()):
     return {int(r["frame.number"]): r["_ws.expert.message"]
             for r in fields(capture, "frame.number", "_ws.expert.message", extra=extra)}
-
-
-MONITOR_OP = {1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 3, 7: 3}	# virtio op -> AF_VSOCK_OP_*
-REQUEST, RESPONSE, RST, SHUTDOWN, RW, CREDIT_UPDATE = 1, 2, 3, 4, 5, 6
-STREAM, SEQPACKET = 1, 2
-
-
-def vsock_frame(src, dst, op, payload=b"", vtype=STREAM, flags=0, buf_alloc=65536, fwd_cnt=0):
-    """A monitor frame as the kernel writes it; src and dst are (cid, port)."""
-    (src_cid, src_port), (dst_cid, dst_port) = src, dst
-    mon = struct.pack("<QQIIHHHH", src_cid, dst_cid, src_port, dst_port, MONITOR_OP[op], 2, 44, 0)
-    virtio = struct.pack("<QQIIIHHIII", src_cid, dst_cid, src_port, dst_port, len(payload), vtype, op,
-                         flags, buf_alloc, fwd_cnt)
-    return mon + virtio + payload
-
-
-def write_capture(frames):
-    """A world-readable LINKTYPE_VSOCK pcap of the frames, one microsecond apart."""
-    fd, path = tempfile.mkstemp(suffix=".pcap")
-    with os.fdopen(fd, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 271))
-        for n, data in enumerate(frames):
-            f.write(struct.pack("<IIII", 1700000000 + n // 1000000, n % 1000000, len(data), len(data)))
-            f.write(data)
-    readable = readable_copy(path)
-    os.unlink(path)
-    return readable
 
 
 class HttpAcrossSegments(unittest.TestCase):

@@ -4,7 +4,10 @@ import os
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from vsmtest import fields, frame_numbers, sample, tshark  # noqa: E402
+import struct  # noqa: E402
+
+from vsmtest import (REQUEST, RESPONSE, RST, RW, SHUTDOWN, fields, frame_numbers, sample, tshark,  # noqa: E402
+                     vsock_frame, write_capture)
 
 VIRTIO = ["virtio_vsock.src_cid", "virtio_vsock.dst_cid", "virtio_vsock.src_port",
           "virtio_vsock.dst_port", "virtio_vsock.len", "virtio_vsock.type", "virtio_vsock.op",
@@ -127,6 +130,66 @@ class ReplacesBuiltin(unittest.TestCase):
                          plugin=False).split()
         self.assertEqual(set(without), {"vsock"})
         self.assertNotEqual(set(without), {r["frame.protocols"] for r in rows})
+
+
+class MonitorEdges(unittest.TestCase):
+    """The monitor layer on frames the crafted samples do not have."""
+
+    GUEST, HOST = (3, 1024), (2, 1234)
+
+    @staticmethod
+    def monitor_frame(src, dst, monitor_op, transport, hdr_len, rest):
+        (src_cid, src_port), (dst_cid, dst_port) = src, dst
+        return struct.pack("<QQIIHHHH", src_cid, dst_cid, src_port, dst_port, monitor_op, transport, hdr_len,
+                           0) + rest
+
+    def test_payload_of_an_unknown_transport_starts_after_its_header(self):
+        g, h = self.GUEST, self.HOST
+        http = b"GET / HTTP/1.1\r\n\r\n"
+        virtio = vsock_frame(g, h, RW, http)[32:]	# a 44-byte transport header, then the bytes
+        capture = write_capture([
+            self.monitor_frame(g, h, 4, 1, 0, http),	# NO_INFO: no transport header
+            self.monitor_frame(g, h, 4, 0, 44, virtio),	# UNKNOWN, 44-byte header
+            self.monitor_frame(g, h, 4, 3, 44, virtio),	# a transport number nobody knows
+            self.monitor_frame(g, h, 4, 1, 8, b"XXXXXXXXhello")])
+        rows = fields(capture, "data.data", "vsockmon.transport_header")
+        self.assertEqual([r["data.data"] for r in rows], [http.hex()] * 3 + [b"hello".hex()])
+        self.assertEqual([len(r["vsockmon.transport_header"]) // 2 for r in rows], [0, 44, 44, 8])
+
+    def test_late_response_after_the_rst_stays_on_its_connection(self):
+        # the client gave up (RST) before the server's RESPONSE arrived
+        g, h = self.GUEST, self.HOST
+        capture = write_capture([vsock_frame(g, h, REQUEST), vsock_frame(g, h, RST),
+                                 vsock_frame(h, g, RESPONSE), vsock_frame(g, h, RST),
+                                 vsock_frame(g, h, REQUEST)])	# a new connection on the same ports
+        for passes in ((), ("-2",)):
+            rows = fields(capture, "vsockmon.stream", extra=passes)
+            self.assertEqual([r["vsockmon.stream"] for r in rows], ["0", "0", "0", "0", "1"], passes)
+
+    def test_short_transport_header_still_has_an_info_line(self):
+        g, h = self.GUEST, self.HOST
+        virtio = vsock_frame(g, h, RW, b"hello")[32:]
+        capture = write_capture([self.monitor_frame(g, h, 4, 2, 20, virtio[:20])])
+        self.assertEqual(fields(capture, "_ws.col.Info")[0]["_ws.col.Info"], "1024 \u2192 1234 [PAYLOAD]")
+
+    def test_decode_as_hands_tcp_dissectors_no_packet_record(self):
+        # tcp.port dissectors read their data as a struct tcpinfo: HTTP took the
+        # packet record's odd source port for a FIN and ended a response there,
+        # so the result depended on the port's parity
+        def protocols(server_port):
+            client, server = (3, 50000), (2, server_port)
+            capture = write_capture([
+                vsock_frame(client, server, REQUEST), vsock_frame(server, client, RESPONSE),
+                vsock_frame(client, server, RW, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+                vsock_frame(server, client, RW, b"HTTP/1.1 200 OK\r\nConnection: close\r\n"
+                                                b"Content-Type: text/plain\r\n\r\nfirst part "),
+                vsock_frame(server, client, RW, b"second part\n"),
+                vsock_frame(server, client, SHUTDOWN, flags=3), vsock_frame(client, server, RST)])
+            return [r["frame.protocols"] for r in fields(
+                capture, "frame.protocols", extra=("-d", "vsockmon.port==%d,http" % server_port))]
+        even, odd = protocols(8080), protocols(8081)
+        self.assertEqual(even, odd)
+        self.assertTrue(even[2].endswith(":http"), even)
 
 
 if __name__ == "__main__":

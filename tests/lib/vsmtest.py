@@ -6,6 +6,7 @@ through tests/lib/tshark-user.sh so the personal plugin folder is honoured.
 """
 import os
 import shutil
+import struct
 import subprocess
 import tempfile
 import unittest
@@ -87,3 +88,30 @@ def make_home(config_files):
 def frame_numbers(capture, display_filter, extra=()):
     return [int(r["frame.number"]) for r in fields(capture, "frame.number",
                                                    display_filter=display_filter, extra=extra)]
+
+
+MONITOR_OP = {1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 3, 7: 3}	# virtio op -> AF_VSOCK_OP_*
+REQUEST, RESPONSE, RST, SHUTDOWN, RW, CREDIT_UPDATE = 1, 2, 3, 4, 5, 6
+STREAM, SEQPACKET = 1, 2
+
+
+def vsock_frame(src, dst, op, payload=b"", vtype=STREAM, flags=0, buf_alloc=65536, fwd_cnt=0):
+    """A monitor frame as the kernel writes it; src and dst are (cid, port)."""
+    (src_cid, src_port), (dst_cid, dst_port) = src, dst
+    mon = struct.pack("<QQIIHHHH", src_cid, dst_cid, src_port, dst_port, MONITOR_OP[op], 2, 44, 0)
+    virtio = struct.pack("<QQIIIHHIII", src_cid, dst_cid, src_port, dst_port, len(payload), vtype, op,
+                         flags, buf_alloc, fwd_cnt)
+    return mon + virtio + payload
+
+
+def write_capture(frames):
+    """A world-readable LINKTYPE_VSOCK pcap of the frames, one microsecond apart."""
+    fd, path = tempfile.mkstemp(suffix=".pcap")
+    with os.fdopen(fd, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 271))
+        for n, data in enumerate(frames):
+            f.write(struct.pack("<IIII", 1700000000 + n // 1000000, n % 1000000, len(data), len(data)))
+            f.write(data)
+    readable = readable_copy(path)
+    os.unlink(path)
+    return readable
