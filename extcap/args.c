@@ -259,9 +259,11 @@ static int handle_option(int c, const char *arg, struct vsockdump_opts *o,
 		break;
 	case OPT_LOG_FILE: o->log_file = arg; break;
 	case OPT_IFACE:
-		if (strlen(arg) > 15 || strpbrk(arg, "/: \t\n"))
+		/* the kernel reads '%' in a new link's name as a pattern ("vs%d" -> vs0) */
+		if (strlen(arg) > 15 || strpbrk(arg, "/:% \t\n") || !strcmp(arg, ".") || !strcmp(arg, ".."))
 			return bad_value(err, err_len, "iface", arg,
-					 "an interface name of at most 15 characters without '/', ':' or spaces");
+					 "an interface name of at most 15 characters without '/', ':', '%' "
+					 "or spaces, not '.' or '..'");
 		o->iface_name = *arg ? arg : NULL;
 		break;
 	case OPT_KEEP: o->keep = true; break;

@@ -2,12 +2,13 @@
 /*
  * capture.c - the capture loop.
  *
- * Stop conditions: a signal (SIGTERM from Wireshark, SIGINT, SIGPIPE) sets
- * *stop; the reader closing the fifo shows as POLLERR on our end of it, or
- * as EPIPE on a write. Signals are blocked except inside ppoll(), so a
- * signal arriving between the *stop check and the wait is not lost; they
- * are unblocked while writing so a write blocked on a full fifo is
- * interrupted too.
+ * Stop conditions: a signal (SIGTERM from Wireshark, SIGINT) sets *stop;
+ * the reader closing the fifo shows as POLLERR on our end of it, or as
+ * EPIPE on a write. The signals are blocked for the whole loop except
+ * inside ppoll() - here, and in output.c while a full fifo makes a write
+ * wait - so a signal arriving between the *stop check and the wait is not
+ * lost, and a write is never cut short by EINTR (stdio would drop the rest
+ * of its buffer, and the file would end inside a block).
  */
 #include <errno.h>
 #include <poll.h>
@@ -21,6 +22,7 @@
 #include "args.h"
 #include "capture.h"
 #include "log.h"
+#include "output.h"
 #include "pcapng.h"
 
 #ifndef VSOCKDUMP_VERSION
@@ -36,6 +38,7 @@ struct batch {
 	int write_errno;	/* first failed write, 0 if none */
 	unsigned long long written;
 	pcap_t *pcap;
+	uint64_t ts_units;	/* per second: the precision libpcap granted */
 };
 
 static uint64_t now_ns(void)
@@ -132,7 +135,8 @@ static void write_frame(u_char *user, const struct pcap_pkthdr *h,
 			const u_char *bytes)
 {
 	struct batch *b = (struct batch *)user;
-	uint64_t ts = (uint64_t)h->ts.tv_sec * NSEC_PER_SEC + (uint64_t)h->ts.tv_usec;
+	/* tv_usec holds nanoseconds when nanosecond precision was granted */
+	uint64_t ts = (uint64_t)h->ts.tv_sec * b->ts_units + (uint64_t)h->ts.tv_usec;
 
 	if (b->write_errno)
 		return;
@@ -175,6 +179,17 @@ static uint64_t in_tsresol(const struct capture *cap, uint64_t ns)
 	return ns / 1000;
 }
 
+static void block_stop_signals(sigset_t *open_mask)
+{
+	sigset_t block;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &block, open_mask);
+}
+
 static void write_stats(const struct capture *cap, FILE *out,
 			uint64_t start_ns, unsigned long long written)
 {
@@ -188,7 +203,9 @@ static void write_stats(const struct capture *cap, FILE *out,
 	if (pcap_stats(cap->pcap, &ps) == 0) {
 		st.received = ps.ps_recv;
 		st.kernel_drops = ps.ps_drop;
-		st.interface_drops = ps.ps_ifdrop;
+		/* Wireshark's "Dropped" reads isb_ifdrop only (dumpcap puts
+		 * ps_drop there): the ring's drops belong in it too */
+		st.interface_drops = (uint64_t)ps.ps_ifdrop + ps.ps_drop;
 	}
 	log_info("captured %llu frames, kernel dropped %u", written, ps.ps_drop);
 	/* the reader may be gone already: nothing to do about that */
@@ -203,28 +220,19 @@ static bool reader_gone(int err)
 
 /* Wait for frames, a signal, or the reader leaving; false: stop now. */
 static bool wait_for_frames(struct capture *cap, FILE *out,
-			    volatile sig_atomic_t *stop)
+			    volatile sig_atomic_t *stop, const sigset_t *open_mask)
 {
-	sigset_t block, orig;
 	struct pollfd fds[2] = {
 		{ .fd = pcap_get_selectable_fd(cap->pcap), .events = POLLIN },
 		/* events 0: only POLLERR/POLLHUP, i.e. the reader closed */
-		{ .fd = fileno(out), .events = 0 },
+		{ .fd = output_fileno(out), .events = 0 },
 	};
 	struct timespec tick = { .tv_sec = 1 };
 	int n;
 
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGPIPE);
-	sigprocmask(SIG_BLOCK, &block, &orig);
-	if (*stop) {
-		sigprocmask(SIG_SETMASK, &orig, NULL);
+	if (*stop)
 		return false;
-	}
-	n = ppoll(fds, 2, &tick, &orig);
-	sigprocmask(SIG_SETMASK, &orig, NULL);
+	n = ppoll(fds, 2, &tick, open_mask);
 	if (n < 0)
 		return errno == EINTR ? !*stop : false;
 	if (fds[1].revents & (POLLERR | POLLHUP)) {
@@ -237,18 +245,26 @@ static bool wait_for_frames(struct capture *cap, FILE *out,
 int capture_run(struct capture *cap, FILE *out, volatile sig_atomic_t *stop,
 		char *err, size_t err_len)
 {
-	struct batch batch = { .out = out, .pcap = cap->pcap };
+	struct batch batch = {
+		.out = out,
+		.pcap = cap->pcap,
+		.ts_units = pcap_get_tstamp_precision(cap->pcap) == PCAP_TSTAMP_PRECISION_NANO ?
+			    NSEC_PER_SEC : 1000000,
+	};
 	uint64_t start_ns = now_ns();
+	sigset_t open_mask;
 	int rc = 0;
 
+	block_stop_signals(&open_mask);
 	if (write_headers(cap, out) < 0) {
-		if (reader_gone(errno))
+		sigprocmask(SIG_SETMASK, &open_mask, NULL);
+		if (reader_gone(errno) || errno == ETIMEDOUT)
 			return 0;
 		snprintf(err, err_len, "cannot write the output: %s", strerror(errno));
 		return EXIT_OUTPUT;
 	}
 	log_info("capturing on %s", cap->config->ifname);
-	while (wait_for_frames(cap, out, stop)) {
+	while (wait_for_frames(cap, out, stop, &open_mask)) {
 		int n = pcap_dispatch(cap->pcap, -1, write_frame, (u_char *)&batch);
 
 		if (n == PCAP_ERROR) {
@@ -262,13 +278,18 @@ int capture_run(struct capture *cap, FILE *out, volatile sig_atomic_t *stop,
 		if (batch.write_errno)
 			break;
 	}
-	if (batch.write_errno && !reader_gone(batch.write_errno) && !*stop) {
+	if (batch.write_errno == ETIMEDOUT)
+		log_warn("the reader took nothing for %d ms after the stop: the output ends short",
+			 OUTPUT_STOP_GRACE_MS);
+	else if (batch.write_errno && !reader_gone(batch.write_errno) && !*stop) {
 		snprintf(err, err_len, "cannot write the output: %s",
 			 strerror(batch.write_errno));
 		rc = EXIT_OUTPUT;
 	}
-	clearerr(out);
-	write_stats(cap, out, start_ns, batch.written);
+	/* a failed write may have cut a block: statistics after it would be garbage */
+	if (!batch.write_errno)
+		write_stats(cap, out, start_ns, batch.written);
+	sigprocmask(SIG_SETMASK, &open_mask, NULL);
 	return rc;
 }
 

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,14 +77,22 @@ bool link_parse_owner_alias(const char *alias, int *pid,
 	return alias[prefix + used] == '\0' && *pid > 0;
 }
 
+/*
+ * A process we cannot see in /proc (hidepid=, another user's) may well be
+ * alive: only kill(pid, 0) failing with ESRCH says it is gone. The start
+ * time, where /proc shows it, tells a reused pid from the owner.
+ */
 static bool owner_is_gone(const char *alias)
 {
-	unsigned long long start;
+	unsigned long long start, now;
 	int pid;
 
 	if (!link_parse_owner_alias(alias, &pid, &start))
 		return false;	/* not ours: never touch it */
-	return link_process_start_time(pid) != start;
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return true;
+	now = link_process_start_time(pid);
+	return now != 0 && now != start;
 }
 
 /* ---------------------------------------------------------------- basics */

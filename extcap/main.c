@@ -20,10 +20,8 @@
 #include "filter.h"
 #include "link.h"
 #include "log.h"
+#include "output.h"
 #include "privs.h"
-
-/* stdio buffer of the output: the capture loop flushes it after each batch */
-#define OUTPUT_BUFFER_BYTES (256 * 1024)
 
 #ifndef VSOCKDUMP_VERSION
 #define VSOCKDUMP_VERSION "0.0.0"
@@ -38,7 +36,11 @@ static void on_stop_signal(int sig)
 	stop_requested = 1;
 }
 
-/* No SA_RESTART: a blocking open()/write() returns EINTR so we can stop. */
+/*
+ * No SA_RESTART: opening the fifo (which blocks until the reader opens it)
+ * returns EINTR so we can stop. The capture loop and the output let the
+ * signals in only while they wait in ppoll().
+ */
 static void install_signal_handlers(void)
 {
 	struct sigaction sa = { .sa_handler = on_stop_signal };
@@ -117,34 +119,6 @@ static int run_dump_bpf(const struct vsockdump_opts *o)
 
 /* -------------------------------------------------------------- capture */
 
-static FILE *open_output(const char *path, char *err, size_t err_len)
-{
-	FILE *out;
-	int fd;
-
-	if (strcmp(path, "-") == 0)
-		return stdout;
-	/* blocks until Wireshark opens its end of the fifo */
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		if (errno == EINTR)
-			snprintf(err, err_len, "stopped before the reader opened %s", path);
-		else
-			snprintf(err, err_len, "cannot open output %s: %s; check the path "
-				 "and that the directory is writable", path, strerror(errno));
-		return NULL;
-	}
-	out = fdopen(fd, "wb");
-	if (!out) {
-		close(fd);
-		snprintf(err, err_len, "cannot open output %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	/* a fifo's stdio buffer is 4 KiB: one write(2) per batch, not per few frames */
-	setvbuf(out, NULL, _IOFBF, OUTPUT_BUFFER_BYTES);
-	return out;
-}
-
 static int setup_link(struct nl_sock *sk, const struct vsockdump_opts *o,
 		      struct vsock_link *link, char *err, size_t err_len)
 {
@@ -218,7 +192,7 @@ static int run_capture(const struct vsockdump_opts *o)
 	 * closes it makes dumpcap stop and show our stderr. An extcap that
 	 * exits without ever opening the fifo can leave tshark waiting.
 	 */
-	out = open_output(o->fifo, err, sizeof(err));
+	out = output_open(o->fifo, &stop_requested, err, sizeof(err));
 	if (!out)
 		return stop_requested ? 0 : fail(EXIT_OUTPUT, err);
 	if (filter_compile(o->capture_filter, o->snaplen, &prog, err) < 0) {

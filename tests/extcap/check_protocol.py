@@ -268,6 +268,10 @@ def check_errors(binary):
         (["--capture", "--fifo", "-", "--log-level", "loud"], "--log-level"),
         (["--capture", "--fifo", "-", "--iface", "a/b"], "--iface"),
         (["--capture", "--fifo", "-", "--iface", "x" * 16], "--iface"),
+        # the kernel takes '%' in a new link's name for a pattern: the link made
+        # would not be the one we delete
+        (["--capture", "--fifo", "-", "--iface", "vs%d"], "--iface"),
+        (["--capture", "--fifo", "-", "--iface", ".."], "--iface"),
         (["--capture", "--fifo", "-", "--snaplen"], "needs a value"),
         (["--capture", "--fifo", "-", "--extcap-capture-filter", "port x"], "'x'"),
         (["--extcap-interfaces", "--log-file", "/nonexistent/dir/log"], "log file"),

@@ -290,6 +290,58 @@ test_tiny_ring_flood() {
 	check_that "tiny ring: $link deleted" wait_gone "$link" 3
 }
 
+# Wireshark stops the capture while its reader lags behind a flood: the
+# fifo is full and vsockdump waits in a write. The stop must get through
+# that wait; the file must end on a whole block (with the statistics) when
+# the reader catches up within the grace, and vsockdump must not outlive
+# the grace when it never does.
+test_stop_with_stalled_reader() {
+	local resumes out pid rc link t0 t1 reader
+	for resumes in yes no; do
+		say "3f. SIGTERM while the fifo is full (the reader resumes: $resumes)"
+		out=$work/stalled-$resumes.pcapng
+		rm -f $work/stalled.fifo "$out"
+		mkfifo -m 666 $work/stalled.fifo
+		exec 7<>$work/stalled.fifo	# a reader that holds the fifo and reads nothing
+		"${as_nobody[@]}" $extdir/vsockdump --capture --fifo $work/stalled.fifo --log-level info \
+			--log-file $work/stalled-$resumes.log 2>$work/stalled.err &
+		pid=$!
+		if ! link=$(wait_for_new_link 10); then
+			fail "stalled reader: no link appeared: $(cat $work/stalled.err)"
+			exec 7<&-
+			kill "$pid"
+			continue
+		fi
+		"$traffic" --port-base 11200 --bytes $((8 << 20)) flood >/dev/null 2>&1 || fail "stalled reader: flood failed"
+		sleep 0.5
+		reader=
+		if [ "$resumes" = yes ]; then
+			# its own copy of fd 7 would keep a writer on the fifo: no EOF
+			(exec 7<&-; sleep 1; cat $work/stalled.fifo >"$out") &
+			reader=$!
+		fi
+		t0=$(date +%s%N)
+		kill -TERM "$pid"
+		set +e
+		wait "$pid"
+		rc=$?
+		set -e
+		t1=$(date +%s%N)
+		exec 7<&-
+		[ -z "$reader" ] || wait "$reader"
+		check_that "stalled reader ($resumes): exit 0 (got $rc: $(cat $work/stalled.err))" [ "$rc" -eq 0 ]
+		check_that "stalled reader ($resumes): exit within the 3 s grace + 1 s ($(((t1 - t0) / 1000000)) ms)" \
+			[ $(((t1 - t0) / 1000000)) -lt 4000 ]
+		check_that "stalled reader ($resumes): $link deleted" wait_gone "$link" 3
+		if [ "$resumes" = yes ]; then
+			check_that "stalled reader: whole blocks and the statistics ($($check stream "$out" vsockmon "" 2>&1 | tail -1))" \
+				$check stream "$out" vsockmon ""
+		else
+			check_that "stalled reader: says the output ends short" grep -q "ends short" $work/stalled-no.log
+		fi
+	done
+}
+
 # SIGTERM while vsockdump is still setting up (creating the link, opening
 # the capture): it must exit cleanly and leave no link behind.
 test_sigterm_during_setup() {
@@ -456,6 +508,7 @@ test_tshark_filter
 test_stdout_stream
 test_burst_complete
 test_tiny_ring_flood
+test_stop_with_stalled_reader
 test_sigterm_during_setup
 test_reader_closes
 test_stale_cleanup

@@ -14,7 +14,8 @@ vsockmon/virtio headers itself (offsets as in include/vsockmon_wire.h).
       frames exist and every one is a virtio frame with that op
   lab_check.py stream CAPTURE IFNAME_PREFIX FILTER
       vsockdump's own stream: SHB, IDB (linktype 271, if_name, if_filter,
-      if_os), EPBs, and an ISB with isb_osdrop as the last block
+      if_os), EPBs, and an ISB with isb_osdrop (and isb_ifdrop counting
+      those drops, as Wireshark shows only it) as the last block
 """
 import json
 import struct
@@ -163,6 +164,11 @@ def cmd_stream(capture, ifname_prefix, filter_text):
     else:
         drops = struct.unpack(e + "Q", isb_opts[7][0])[0]
         print(f"ISB: kernel drops {drops}")
+        # Wireshark's "Dropped" reads isb_ifdrop alone: the ring's drops must be in it
+        ifdrop = struct.unpack(e + "Q", isb_opts[4][0])[0] if len(isb_opts.get(4, [b""])[0]) == 8 else None
+        if ifdrop is None or ifdrop < drops:
+            print(f"FAIL: isb_ifdrop {ifdrop} does not count the {drops} kernel drops")
+            bad += 1
     print(f"stream: {kinds.count(EPB)} frames on {name}, filter {filter_text!r}")
     if kinds.count(EPB) == 0:
         print("FAIL: no frames")
