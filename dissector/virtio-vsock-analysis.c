@@ -23,9 +23,7 @@ typedef struct vsock_flow {
 	guint32 gap_bytes;		/* bytes the peer acknowledged that we never saw */
 	guint32 stall_frame;		/* RW that used up its credit (0: not stalled) */
 	nstime_t stall_time;
-	guint32 credit_request;		/* its unanswered CREDIT_REQUEST: record index in the log + 1 */
-	vsock_pkt_extra_t *credit_request_extra;
-	guint32 credit_request_frame;
+	vsock_pkt_extra_t *credit_request;	/* its unanswered CREDIT_REQUEST's details (NULL: none) */
 	nstime_t credit_request_time;
 	vsock_msg_t *msg;		/* SEQPACKET message it is sending */
 	gboolean announced;		/* buf_alloc/fwd_cnt known */
@@ -390,17 +388,15 @@ static void analyze_rw(vsock_flow_t *me, const vsock_flow_t *peer, packet_info *
 /* ---- what the sender announces about its own receive side ---- */
 
 /*
- * The request is answered later: remember where its record will be kept,
- * and give it its details now, while it is the newest frame of the log.
+ * The request is answered later: give it its details now, while it is the
+ * newest frame of the log (the answer fills them in).
  */
 static void note_credit_request(vsock_flow_t *me, packet_info *pinfo,
 				const vsockmon_packet_t *pkt, const vsock_pkt_analysis_t *pa)
 {
 	if (pkt->virtio_op != VIRTIO_VSOCK_OP_CREDIT_REQUEST)
 		return;
-	me->credit_request = records.count + 1;
-	me->credit_request_extra = extra_of(pa);
-	me->credit_request_frame = pinfo->num;
+	me->credit_request = extra_of(pa);
 	me->credit_request_time = pinfo->abs_ts;
 }
 
@@ -414,13 +410,13 @@ static void note_credit_answer(vsock_flow_t *peer, packet_info *pinfo,
 		return;
 	pa->found |= VSOCK_FOUND_CREDIT_ANSWER;
 	extra = extra_of(pa);
-	extra->credit_frame = peer->credit_request_frame;
+	extra->credit_frame = peer->credit_request->frame;
 	extra->delay_ns = delta_ns(&pinfo->abs_ts, &peer->credit_request_time);
 	/* the request learns its answer too: a second pass (or the GUI) shows it */
-	request = (vsock_pkt_analysis_t *)vsock_frame_log_at(&records, peer->credit_request - 1);
+	request = (vsock_pkt_analysis_t *)vsock_frame_log_find(&records, peer->credit_request->frame);
 	request->found |= VSOCK_FOUND_CREDIT_ANSWERED;
-	peer->credit_request_extra->credit_frame = pinfo->num;
-	peer->credit_request = 0;
+	peer->credit_request->credit_frame = pinfo->num;
+	peer->credit_request = NULL;
 }
 
 /* Did this announcement give a stalled peer credit again? */
