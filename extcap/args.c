@@ -182,7 +182,8 @@ static int parse_unsigned(const char *text, unsigned int min, unsigned int max,
 	char *end;
 	unsigned long v;
 
-	if (!text || !*text || *text == '-')
+	/* digits only: strtoul would also take " 100", "+100" and "-1" */
+	if (!text || *text < '0' || *text > '9')
 		return -1;
 	v = strtoul(text, &end, 10);
 	if (*end != '\0' || v < min || v > max)

@@ -2,7 +2,7 @@
 /*
  * capture.c - the capture loop.
  *
- * Stop conditions: a signal (SIGTERM from Wireshark, SIGINT) sets *stop;
+ * Stop conditions: a signal (SIGTERM from Wireshark, SIGINT, SIGHUP) sets *stop;
  * the reader closing the fifo shows as POLLERR on our end of it, or as
  * EPIPE on a write. The signals are blocked for the whole loop except
  * inside ppoll() - here, and in output.c while a full fifo makes a write
@@ -186,6 +186,7 @@ static void block_stop_signals(sigset_t *open_mask)
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGPIPE);
 	sigprocmask(SIG_BLOCK, &block, open_mask);
 }
@@ -206,6 +207,10 @@ static void write_stats(const struct capture *cap, FILE *out,
 		/* Wireshark's "Dropped" reads isb_ifdrop only (dumpcap puts
 		 * ps_drop there): the ring's drops belong in it too */
 		st.interface_drops = (uint64_t)ps.ps_ifdrop + ps.ps_drop;
+	} else {
+		st.counts_unknown = 1;
+		log_warn("no capture counters from the kernel (%s): the statistics carry no drop counts",
+			 pcap_geterr(cap->pcap));
 	}
 	log_info("captured %llu frames, kernel dropped %u", written, ps.ps_drop);
 	/* the reader may be gone already: nothing to do about that */

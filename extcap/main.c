@@ -48,6 +48,7 @@ static void install_signal_handlers(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);	/* a closed terminal: stop, and delete the link */
 	sigaction(SIGPIPE, &sa, NULL);
 }
 

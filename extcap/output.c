@@ -45,6 +45,7 @@ static void stop_signals_open(sigset_t *mask)
 	sigprocmask(SIG_BLOCK, NULL, mask);
 	sigdelset(mask, SIGTERM);
 	sigdelset(mask, SIGINT);
+	sigdelset(mask, SIGHUP);
 }
 
 /* Wait until the reader takes more bytes; 0 (errno set) to give up. */

@@ -217,10 +217,14 @@ int pcapng_write_isb(FILE *out, const struct pcapng_stats *stats)
 	put_timestamp(&b, stats->end_ts);
 	put_timestamp_option(&b, OPT_ISB_STARTTIME, stats->start_ts);
 	put_timestamp_option(&b, OPT_ISB_ENDTIME, stats->end_ts);
-	put_option(&b, OPT_ISB_IFRECV, &stats->received, 8);
-	put_option(&b, OPT_ISB_IFDROP, &stats->interface_drops, 8);
+	/* no counters is not zero drops: leave them out rather than claim 0 */
+	if (!stats->counts_unknown) {
+		put_option(&b, OPT_ISB_IFRECV, &stats->received, 8);
+		put_option(&b, OPT_ISB_IFDROP, &stats->interface_drops, 8);
+	}
 	put_option(&b, OPT_ISB_FILTERACCEPT, &stats->accepted, 8);
-	put_option(&b, OPT_ISB_OSDROP, &stats->kernel_drops, 8);
+	if (!stats->counts_unknown)
+		put_option(&b, OPT_ISB_OSDROP, &stats->kernel_drops, 8);
 	end_options(&b);
 	return finish(&b, out);
 }

@@ -31,6 +31,7 @@ struct pcapng_stats {
 	uint64_t kernel_drops;		/* isb_osdrop: no room in the ring */
 	uint64_t interface_drops;	/* isb_ifdrop */
 	uint64_t accepted;		/* isb_filteraccept: frames we wrote */
+	int counts_unknown;		/* the kernel gave no counters: write no ifrecv/drops */
 };
 
 /* All return 0, or -1 with errno from the failed write. */

@@ -264,6 +264,8 @@ def check_errors(binary):
         (["--capture"], "--fifo"),
         (["--capture", "--fifo", "-", "--snaplen", "10"], "--snaplen"),
         (["--capture", "--fifo", "-", "--snaplen", "12x"], "--snaplen"),
+        (["--capture", "--fifo", "-", "--snaplen", " 100"], "--snaplen"),
+        (["--capture", "--fifo", "-", "--ring-size", "+4"], "--ring-size"),
         (["--capture", "--fifo", "-", "--ring-size", "0"], "--ring-size"),
         (["--capture", "--fifo", "-", "--log-level", "loud"], "--log-level"),
         (["--capture", "--fifo", "-", "--iface", "a/b"], "--iface"),

@@ -342,6 +342,29 @@ test_stop_with_stalled_reader() {
 	done
 }
 
+# A terminal closing (SIGHUP) stops a capture like SIGTERM: no stale link.
+test_sighup() {
+	say "3g. SIGHUP stops the capture"
+	local pid rc link
+	"${as_nobody[@]}" $extdir/vsockdump --capture --fifo $work/hup.pcapng 2>$work/hup.err &
+	pid=$!
+	if ! link=$(wait_for_new_link 10); then
+		fail "sighup: no link appeared: $(cat $work/hup.err)"
+		kill "$pid"
+		return 0
+	fi
+	"$traffic" --port-base 11300 http >/dev/null 2>&1 || fail "sighup: vsock-traffic failed"
+	sleep 0.5
+	kill -HUP "$pid"
+	set +e
+	wait "$pid"
+	rc=$?
+	set -e
+	check_that "sighup: exit 0 (got $rc: $(cat $work/hup.err))" [ "$rc" -eq 0 ]
+	check_that "sighup: $link deleted" wait_gone "$link" 3
+	check_that "sighup: the file ends with the statistics" $check stream $work/hup.pcapng vsockmon ""
+}
+
 # SIGTERM while vsockdump is still setting up (creating the link, opening
 # the capture): it must exit cleanly and leave no link behind.
 test_sigterm_during_setup() {
@@ -509,6 +532,7 @@ test_stdout_stream
 test_burst_complete
 test_tiny_ring_flood
 test_stop_with_stalled_reader
+test_sighup
 test_sigterm_during_setup
 test_reader_closes
 test_stale_cleanup

@@ -157,6 +157,28 @@ static void check_blocks(const uint8_t *buf, size_t len)
 	CHECK(n == 5 && off == len, "%zu blocks, %zu of %zu bytes", n, off, len);
 }
 
+/* Without the kernel's counters the ISB claims no drops, rather than zero. */
+static void check_isb_without_counters(void)
+{
+	struct pcapng_stats st = { .start_ts = 1, .end_ts = 2, .accepted = 5, .counts_unknown = 1 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	const uint8_t *b, *end;
+	struct option_view o;
+
+	CHECK(f && pcapng_write_isb(f, &st) == 0 && fclose(f) == 0, "isb without counters");
+	if (!buf || len < 24)
+		return;
+	b = (const uint8_t *)buf;
+	end = b + u32_at(b + 4) - 4;
+	CHECK(find_option(b + 20, end, 6, &o) && u64_at(o.value) == 5, "isb_filteraccept still there");
+	CHECK(!find_option(b + 20, end, 7, &o), "no isb_osdrop");
+	CHECK(!find_option(b + 20, end, 5, &o), "no isb_ifdrop");
+	CHECK(!find_option(b + 20, end, 4, &o), "no isb_ifrecv");
+	free(buf);
+}
+
 static void check_with_libpcap(const char *path)
 {
 	char errbuf[PCAP_ERRBUF_SIZE];
@@ -201,6 +223,7 @@ int main(void)
 	}
 	check_blocks(buf, (size_t)len);
 	check_with_libpcap(path);
+	check_isb_without_counters();
 	fclose(f);
 	unlink(path);
 	free(buf);
