@@ -61,6 +61,15 @@ wait_for_new_link() { # SECONDS [IGNORE...]
 	return 1
 }
 
+# Send SIGNAL to PID and wait for it to end; its exit status goes to $rc.
+signal_and_wait() { # SIGNAL PID
+	kill -"$1" "$2"
+	set +e
+	wait "$2"
+	rc=$?
+	set -e
+}
+
 wait_gone() { # LINK SECONDS
 	local deadline=$((SECONDS + $2))
 	while [ $SECONDS -lt $deadline ]; do
@@ -205,11 +214,7 @@ test_stdout_stream() {
 	"$traffic" --port-base 8000 http refused >/dev/null 2>&1 || fail "stream: vsock-traffic failed"
 	sleep 0.5
 	t0=$(date +%s%N)
-	kill -TERM "$pid"
-	set +e
-	wait "$pid"
-	rc=$?
-	set -e
+	signal_and_wait TERM "$pid"
 	local ms=$((($(date +%s%N) - t0) / 1000000))
 	check_that "stream: exit 0 after SIGTERM (got $rc, stderr: $(cat $work/stream.err))" [ "$rc" -eq 0 ]
 	check_that "stream: stopped within 5 s of SIGTERM (${ms} ms)" [ "$ms" -lt 5000 ]
@@ -321,11 +326,7 @@ test_stop_with_stalled_reader() {
 			reader=$!
 		fi
 		t0=$(date +%s%N)
-		kill -TERM "$pid"
-		set +e
-		wait "$pid"
-		rc=$?
-		set -e
+		signal_and_wait TERM "$pid"
 		t1=$(date +%s%N)
 		exec 7<&-
 		[ -z "$reader" ] || wait "$reader"
@@ -355,11 +356,7 @@ test_sighup() {
 	fi
 	"$traffic" --port-base 11300 http >/dev/null 2>&1 || fail "sighup: vsock-traffic failed"
 	sleep 0.5
-	kill -HUP "$pid"
-	set +e
-	wait "$pid"
-	rc=$?
-	set -e
+	signal_and_wait HUP "$pid"
 	check_that "sighup: exit 0 (got $rc: $(cat $work/hup.err))" [ "$rc" -eq 0 ]
 	check_that "sighup: $link deleted" wait_gone "$link" 3
 	check_that "sighup: the file ends with the statistics" $check stream $work/hup.pcapng vsockmon ""
@@ -435,11 +432,7 @@ test_stale_cleanup() {
 	pid=$!
 	for _ in $(seq 50); do link_exists vsd-kept && break; sleep 0.2; done
 	sleep 0.3
-	kill -TERM "$pid"
-	set +e
-	wait "$pid"
-	rc=$?
-	set -e
+	signal_and_wait TERM "$pid"
 	check_that "--keep: exit 0 (got $rc: $(cat $work/keep.err))" [ "$rc" -eq 0 ]
 	check_that "--keep: vsd-kept still there after exit" link_exists vsd-kept
 	check_that "--keep: re-tagged as kept ($(link_alias vsd-kept))" \
@@ -472,11 +465,7 @@ test_stale_cleanup() {
 	owner=$(link_alias "$next" || true)
 	check_that "next run: the link is a fresh one (alias names the new pid $pid: $owner)" \
 		grep -q "pid=$pid " <<<"$owner"
-	kill -TERM "$pid"
-	set +e
-	wait "$pid"
-	rc=$?
-	set -e
+	signal_and_wait TERM "$pid"
 	check_that "next run: exit 0 (got $rc: $(cat $work/next.err))" [ "$rc" -eq 0 ]
 	check_that "next run: logged deleting the stale link" grep -q "deleted stale link $stale" $work/next.log
 	check_that "next run: no vsockdump link left" \
@@ -500,11 +489,7 @@ test_stale_cleanup() {
 		grep -q "^CapPrm:[[:space:]]*0000000000000000$" /proc/$pid/status
 	"$traffic" --port-base 9000 http >/dev/null 2>&1 || fail "existing: vsock-traffic failed"
 	sleep 0.5
-	kill -TERM "$pid"
-	set +e
-	wait "$pid"
-	rc=$?
-	set -e
+	signal_and_wait TERM "$pid"
 	check_that "--existing: exit 0 (got $rc: $(cat $work/existing.err))" [ "$rc" -eq 0 ]
 	check_that "--existing: brought vsockmon-user up" [ "$up" = yes ]
 	check_that "--existing: vsockmon-user not deleted" link_exists vsockmon-user
