@@ -448,6 +448,8 @@ static int dissect_virtio_vsock(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
 	set_info_column(pinfo, pkt);
 
 	dissect_payload(tvb, pinfo, tree, ti, pkt, pa, payload_offset);
+	if (pa && (pa->found & VSOCK_FOUND_STREAM_END))
+		virtio_vsock_end_stream(tvb, pinfo, tree, pkt, pa);
 	return tvb_captured_length(tvb);
 }
 

@@ -227,6 +227,19 @@ static void on_response(struct vsock_conn *conn, packet_info *pinfo, vsock_pkt_a
 	extra->delay_ns = delta_ns(&pinfo->abs_ts, &conn->live->request_time);
 }
 
+/*
+ * The sender will send no more (its SHUTDOWN with SEND, or its RST): like
+ * TCP's FIN, that ends a PDU its upper layer reads "until the end" (HTTP
+ * without a length). Later passes need the offset where the stream ended.
+ */
+static void note_stream_end(const vsock_flow_t *me, const vsockmon_packet_t *pkt, vsock_pkt_analysis_t *pa)
+{
+	if (pkt->virtio_type != VIRTIO_VSOCK_TYPE_STREAM)
+		return;
+	pa->found |= VSOCK_FOUND_STREAM_END;
+	pa->seq = me->tx_bytes;
+}
+
 /* Whether the connection already ended; the kernel may send a second RST. */
 static gboolean connection_over(vsock_state_t state)
 {
@@ -249,6 +262,8 @@ static void on_shutdown(struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_t 
 	}
 	me->shutdown |= (guint8)(pkt->virtio_flags & VIRTIO_VSOCK_SHUTDOWN_MASK);
 	pa->found |= VSOCK_FOUND_HALF_CLOSE;
+	if (pkt->virtio_flags & VIRTIO_VSOCK_SHUTDOWN_SEND)
+		note_stream_end(me, pkt, pa);
 	if (me->shutdown & VIRTIO_VSOCK_SHUTDOWN_SEND)
 		cut_open_message(me, pa);
 	conn->state = (direction_closed(me, peer) && direction_closed(peer, me)) ?
@@ -256,7 +271,7 @@ static void on_shutdown(struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_t 
 }
 
 static void on_rst(struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_t *peer,
-		   vsock_pkt_analysis_t *pa)
+		   const vsockmon_packet_t *pkt, vsock_pkt_analysis_t *pa)
 {
 	if (connection_over(conn->state))
 		return;
@@ -267,6 +282,7 @@ static void on_rst(struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_t *peer
 		extra_of(pa)->request_frame = conn->live->request_frame;
 		return;
 	}
+	note_stream_end(me, pkt, pa);
 	if (conn->state == VSOCK_STATE_CLOSING) {
 		conn->state = VSOCK_STATE_CLOSED;
 		pa->found |= VSOCK_FOUND_ORDERLY_CLOSE;
@@ -305,7 +321,7 @@ static void analyze_state(struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_
 		on_shutdown(conn, me, peer, pkt, pa);
 		break;
 	case VIRTIO_VSOCK_OP_RST:
-		on_rst(conn, me, peer, pa);
+		on_rst(conn, me, peer, pkt, pa);
 		break;
 	case VIRTIO_VSOCK_OP_RW:
 		check_rw_allowed(conn, me, peer, pa);

@@ -53,6 +53,7 @@ enum {
 	VSOCK_FOUND_MSG_PART = 1u << 20,	/* SEQPACKET fragment of a message of several packets */
 	VSOCK_FOUND_DATA_AFTER_END = 1u << 21,	/* RW after the RST that ended the connection */
 	VSOCK_FOUND_EMPTY_SHUTDOWN = 1u << 22,	/* SHUTDOWN with neither RCV nor SEND */
+	VSOCK_FOUND_STREAM_END = 1u << 23,	/* STREAM sender's SHUTDOWN(SEND) or RST: seq = its end */
 };
 
 /* A SEQPACKET message being (or having been) joined. */
@@ -121,6 +122,9 @@ void virtio_vsock_analysis_show(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
 void virtio_vsock_reassembly_register(int proto);
 void virtio_vsock_dissect_rw(tvbuff_t *payload_tvb, packet_info *pinfo, proto_tree *tree,
 			     vsockmon_packet_t *pkt, const vsock_pkt_analysis_t *pa);
+/* The sender's stream ended (VSOCK_FOUND_STREAM_END): a PDU waiting for it ends too. */
+void virtio_vsock_end_stream(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, vsockmon_packet_t *pkt,
+			     const vsock_pkt_analysis_t *pa);
 
 /* The per-connection analysis state hangs off the monitor layer's conversation. */
 struct vsock_conn;

@@ -13,6 +13,7 @@
  */
 #include "virtio-vsock-analysis.h"
 
+#include <epan/dissectors/packet-tcp.h>
 #include <epan/prefs.h>
 #include <epan/reassemble.h>
 
@@ -28,6 +29,7 @@ typedef struct vsock_pdu {
 	guint32 id;		/* reassembly id: the frame that started it */
 	guint32 last_frame;	/* the frame that completed it (0: still open) */
 	gboolean one_more_segment;	/* the upper layer asked for "one more segment" */
+	gboolean until_end;	/* the upper layer reads to the end of the stream (TCP's "until FIN") */
 } vsock_pdu_t;
 
 static int proto_virtio_vsock = -1;
@@ -110,6 +112,7 @@ static void mark_as_segment(packet_info *pinfo, const vsockmon_packet_t *pkt)
 static void set_pdu_end(vsock_pdu_t *pdu, guint32 data_end, guint32 desegment_len)
 {
 	pdu->one_more_segment = desegment_len == DESEGMENT_ONE_MORE_SEGMENT;
+	pdu->until_end = desegment_len == DESEGMENT_UNTIL_FIN;
 	/* "one more segment": until that segment arrives, claim just its first byte */
 	pdu->nxtpdu = data_end + (pdu->one_more_segment ? 1 : desegment_len);
 }
@@ -232,6 +235,35 @@ static void dissect_stream_segment(tvbuff_t *tvb, packet_info *pinfo, proto_tree
 			limit = later->seq;
 		cur += dissect_unclaimed(tvb, cur - pa->seq, cur, limit, pinfo, tree, pkt);
 	}
+}
+
+void virtio_vsock_end_stream(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, vsockmon_packet_t *pkt,
+			     const vsock_pkt_analysis_t *pa)
+{
+	wmem_tree_t *pdus = vsock_conn_pdus(vsock_conn_of(pkt), pkt->flow, FALSE);
+	/* the PDU holding the stream's last byte (once ended here, it ends at pa->seq) */
+	vsock_pdu_t *pdu = pdus ? pdu_holding(pdus, pa->seq - 1, pinfo->num) : NULL;
+	tvbuff_t *end_tvb = tvb_new_subset_length(tvb, 0, 0);
+	fragment_head *head;
+	tvbuff_t *pdu_tvb;
+
+	if (!reassemble_stream || !pdu || !pdu->until_end)
+		return;
+	/* an empty last fragment at the stream's end completes the PDU here */
+	head = fragment_add(&stream_table, end_tvb, 0, pinfo, pdu->id, NULL, pa->seq - pdu->seq, 0, FALSE);
+	if (!PINFO_FD_VISITED(pinfo)) {
+		pdu->nxtpdu = pa->seq;
+		pdu->last_frame = pinfo->num;
+	}
+	pdu_tvb = process_reassembled_data(end_tvb, 0, pinfo, "Reassembled VSOCK", head, &segment_items, NULL,
+					   tree);
+	if (!pdu_tvb)
+		return;
+	/* what the upper layer waits for: TCP tells it with the FIN flag */
+	pkt->tcpinfo = wmem_new0(pinfo->pool, struct tcpinfo);
+	pkt->tcpinfo->flags = TH_FIN;
+	pinfo->can_desegment = 0;
+	vsockmon_dispatch_payload(pdu_tvb, pinfo, tree, pkt);
 }
 
 /* ---- SEQPACKET messages ---- */

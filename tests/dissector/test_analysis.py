@@ -563,6 +563,26 @@ class EdgesOfTheStream(unittest.TestCase):
                     self.assertEqual([(r["frame.number"], r["http.request.uri"], r["_ws.malformed"])
                                       for r in rows[4:]], [("5", "", ""), ("6", "/index.html", "")], passes)
 
+    def test_body_read_until_the_end_completes_at_the_senders_shutdown(self):
+        # no Content-Length, Connection: close: HTTP reads the body "until FIN";
+        # the server's SHUTDOWN (SEND) is that FIN, whatever comes after it
+        client, server = (3, 50000), (2, 8080)
+        for closing in (vsock_frame(server, client, SHUTDOWN, flags=3), vsock_frame(server, client, RST)):
+            capture = write_capture([
+                vsock_frame(client, server, REQUEST), vsock_frame(server, client, RESPONSE),
+                vsock_frame(client, server, RW, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+                vsock_frame(server, client, RW, b"HTTP/1.1 200 OK\r\nConnection: close\r\n"
+                                                b"Content-Type: text/plain\r\n\r\nfirst part "),
+                vsock_frame(server, client, RW, b"second part\n"),
+                closing, vsock_frame(client, server, RST)])
+            for passes in ((), ("-2",)):
+                rows = fields(capture, "frame.number", "http.response.code",
+                              "virtio_vsock.segment.reassembled_in",
+                              extra=passes + ("-d", "vsockmon.port==8080,http"))
+                in_6 = "6" if passes else ""	# one pass cannot know it yet
+                got = [(r["http.response.code"], r["virtio_vsock.segment.reassembled_in"]) for r in rows[3:6]]
+                self.assertEqual(got, [("", in_6), ("", in_6), ("200", "")], (closing[32 + 30], passes))
+
     def test_empty_fragment_with_eom_ends_its_message(self):
         g, h = self.GUEST, self.HOST
         capture = write_capture([
