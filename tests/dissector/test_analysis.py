@@ -12,8 +12,8 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from vsmtest import (CREDIT_UPDATE, REQUEST, RESPONSE, RST, RW, SAMPLES, SEQPACKET, SHARED,  # noqa: E402
-                     SHUTDOWN, fields, frame_numbers, make_home, readable_copy, sample, tshark,
-                     vsock_frame, write_capture)
+                     SHUTDOWN, fields, frame_numbers, http_until_close, make_home, readable_copy,
+                     sample, tshark, vsock_frame, write_capture)
 
 CREDIT_EXPERTS = ("Zero credit", "exceeded the credit", "reopens a closed window")
 
@@ -568,13 +568,7 @@ class EdgesOfTheStream(unittest.TestCase):
         # the server's SHUTDOWN (SEND) is that FIN, whatever comes after it
         client, server = (3, 50000), (2, 8080)
         for closing in (vsock_frame(server, client, SHUTDOWN, flags=3), vsock_frame(server, client, RST)):
-            capture = write_capture([
-                vsock_frame(client, server, REQUEST), vsock_frame(server, client, RESPONSE),
-                vsock_frame(client, server, RW, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
-                vsock_frame(server, client, RW, b"HTTP/1.1 200 OK\r\nConnection: close\r\n"
-                                                b"Content-Type: text/plain\r\n\r\nfirst part "),
-                vsock_frame(server, client, RW, b"second part\n"),
-                closing, vsock_frame(client, server, RST)])
+            capture = write_capture(http_until_close(client, server, closing))
             for passes in ((), ("-2",)):
                 rows = fields(capture, "frame.number", "http.response.code",
                               "virtio_vsock.segment.reassembled_in",

@@ -6,8 +6,8 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import struct  # noqa: E402
 
-from vsmtest import (REQUEST, RESPONSE, RST, RW, SHUTDOWN, fields, frame_numbers, sample, tshark,  # noqa: E402
-                     vsock_frame, write_capture)
+from vsmtest import (REQUEST, RESPONSE, RST, RW, SHUTDOWN, fields, frame_numbers, http_until_close,  # noqa: E402
+                     sample, tshark, vsock_frame, write_capture)
 
 VIRTIO = ["virtio_vsock.src_cid", "virtio_vsock.dst_cid", "virtio_vsock.src_port",
           "virtio_vsock.dst_port", "virtio_vsock.len", "virtio_vsock.type", "virtio_vsock.op",
@@ -178,13 +178,8 @@ class MonitorEdges(unittest.TestCase):
         # so the result depended on the port's parity
         def protocols(server_port):
             client, server = (3, 50000), (2, server_port)
-            capture = write_capture([
-                vsock_frame(client, server, REQUEST), vsock_frame(server, client, RESPONSE),
-                vsock_frame(client, server, RW, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
-                vsock_frame(server, client, RW, b"HTTP/1.1 200 OK\r\nConnection: close\r\n"
-                                                b"Content-Type: text/plain\r\n\r\nfirst part "),
-                vsock_frame(server, client, RW, b"second part\n"),
-                vsock_frame(server, client, SHUTDOWN, flags=3), vsock_frame(client, server, RST)])
+            capture = write_capture(http_until_close(client, server,
+                                                     vsock_frame(server, client, SHUTDOWN, flags=3)))
             return [r["frame.protocols"] for r in fields(
                 capture, "frame.protocols", extra=("-d", "vsockmon.port==%d,http" % server_port))]
         even, odd = protocols(8080), protocols(8081)

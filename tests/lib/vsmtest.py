@@ -115,3 +115,15 @@ def write_capture(frames):
     readable = readable_copy(path)
     os.unlink(path)
     return readable
+
+
+def http_until_close(client, server, closing):
+    """An HTTP exchange whose response body has no length: it ends with the
+    server's stream. closing: the server's frame that ends it (SHUTDOWN or RST),
+    frame 6; the client's RST follows."""
+    return [vsock_frame(client, server, REQUEST), vsock_frame(server, client, RESPONSE),
+            vsock_frame(client, server, RW, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+            vsock_frame(server, client, RW, b"HTTP/1.1 200 OK\r\nConnection: close\r\n"
+                                            b"Content-Type: text/plain\r\n\r\nfirst part "),
+            vsock_frame(server, client, RW, b"second part\n"),
+            closing, vsock_frame(client, server, RST)]
