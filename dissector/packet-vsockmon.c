@@ -508,10 +508,27 @@ static gchar *follow_index_filter(guint stream, guint sub_stream _U_)
 	return ws_strdup_printf("vsockmon.stream eq %u", stream);
 }
 
+/*
+ * tshark's "-z follow,vsockmon,ascii,A:P,B:P" parses A and B as IP
+ * addresses (4 or 16 bytes), the GUI hands us ours (8): read each as it
+ * is, never 8 bytes of a 4-byte one. 0.0.0.3 is CID 3 (a vsock CID is a
+ * 32-bit number); an IPv6 address gives its low 64 bits.
+ */
+static guint64 follow_cid(const address *addr)
+{
+	if (addr->type == vsockmon_address_type && addr->len == 8)
+		return cid_of(addr);
+	if (addr->len == 4)
+		return pntoh32(addr->data);
+	if (addr->len == 16)
+		return pntoh64((const guint8 *)addr->data + 8);
+	return G_MAXUINT64;	/* matches no frame */
+}
+
 static gchar *follow_address_filter(address *src_addr, address *dst_addr, int src_port, int dst_port)
 {
-	guint64 src = cid_of(src_addr);
-	guint64 dst = cid_of(dst_addr);
+	guint64 src = follow_cid(src_addr);
+	guint64 dst = follow_cid(dst_addr);
 
 	return ws_strdup_printf("((vsockmon.src_cid eq %" PRIu64 " and vsockmon.src_port eq %d and "
 				"vsockmon.dst_cid eq %" PRIu64 " and vsockmon.dst_port eq %d) or "

@@ -75,6 +75,15 @@ class FollowStream(unittest.TestCase):
         lines = [l for l in out.splitlines() if re.fullmatch(r"\t?[0-9a-f]+", l)]
         self.assertEqual(lines, [self.REQUEST.hex(), "\t" + self.RESPONSE.hex()])
 
+    def test_by_address_and_port(self):
+        # tshark parses "A:P,B:P" as IPv4: 0.0.0.3 is CID 3, 0.0.0.2 the host;
+        # the CIDs were read as 8 bytes from that 4-byte address (past its end)
+        out = tshark("-r", sample("crafted", "http.pcap"), "-q", "-z",
+                     "follow,vsockmon,raw,0.0.0.3:49153,0.0.0.2:8080")
+        self.assertIn("vsockmon.src_cid eq 3 and vsockmon.src_port eq 49153", out)
+        lines = [l for l in out.splitlines() if re.fullmatch(r"\t?[0-9a-f]+", l)]
+        self.assertEqual(lines, [self.REQUEST.hex(), "\t" + self.RESPONSE.hex()])
+
     def test_hex(self):
         out = tshark("-r", sample("crafted", "all-ops.pcap"), "-q", "-z", "follow,vsockmon,hex,0")
         self.assertIn("70 69 6e 67 0a", out)	# "ping\n"
