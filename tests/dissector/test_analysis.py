@@ -465,6 +465,16 @@ class TtrpcEdges(unittest.TestCase):
         self.assertEqual([(r["ttrpc.response_to"], r["ttrpc.time"] != "") for r in rows[1:]],
                          [("3", False), ("3", True)])
 
+    def test_second_pass_judges_first_bytes_as_the_first_did(self):
+        # frame 3 is no client's first call (its body starts with a varint), frame
+        # 4 is: the first pass leaves 3 to data, and so must -2, although by then
+        # the connection is known to carry ttrpc (its conversation begins at 4)
+        c, s = self.CLIENT, self.SERVER
+        capture = self.capture((c, s, ttrpc_message(1, 1, b"\x08\x01")),
+                               (c, s, ttrpc_request(3, "svc", "M", b"\x08\x01")))
+        for passes in ((), ("-2",)):
+            self.assertEqual(frame_numbers(capture, "ttrpc", extra=passes), [4], passes)
+
     def test_other_protocols_on_port_1024_stay_data(self):
         # a guest client auto-bound to port 1024 with a length-prefixed protocol
         guest, host = (3, 1024), (2, 5000)
