@@ -296,13 +296,18 @@ static wmem_map_t *calls_of(packet_info *pinfo)
 	return calls;
 }
 
+/* Whether the message sent in this flow comes from the call's server. */
+static gboolean from_server(const ttrpc_call_t *call, int flow)
+{
+	return call && call->client_flow >= 0 && flow >= 0 && flow != call->client_flow;
+}
+
 /* A Response, or the server's Data that closes a streaming call. */
 static gboolean ends_call(const ttrpc_call_t *call, guint8 type, guint8 flags, int flow)
 {
 	if (type == TTRPC_RESPONSE)
 		return TRUE;
-	return type == TTRPC_DATA && (flags & TTRPC_FLAG_REMOTE_CLOSED) && call->client_flow >= 0 && flow >= 0 &&
-	       flow != call->client_flow;
+	return type == TTRPC_DATA && (flags & TTRPC_FLAG_REMOTE_CLOSED) && from_server(call, flow);
 }
 
 /*
@@ -366,6 +371,13 @@ static void show_call(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, proto
 
 /* ---- messages ---- */
 
+static void add_length_stream_type(proto_tree *tree, tvbuff_t *tvb, int offset)
+{
+	proto_tree_add_item(tree, hf_length, tvb, offset, 4, ENC_BIG_ENDIAN);
+	proto_tree_add_item(tree, hf_stream_id, tvb, offset + 4, 4, ENC_BIG_ENDIAN);
+	proto_tree_add_item(tree, hf_type, tvb, offset + 8, 1, ENC_BIG_ENDIAN);
+}
+
 static int dissect_message(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, int offset, int flow)
 {
 	guint32 length = tvb_get_ntohl(tvb, offset);
@@ -380,9 +392,7 @@ static int dissect_message(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
 	gboolean body_ok = TRUE;
 	guint32 code = 0;
 
-	proto_tree_add_item(msg_tree, hf_length, tvb, offset, 4, ENC_BIG_ENDIAN);
-	proto_tree_add_item(msg_tree, hf_stream_id, tvb, offset + 4, 4, ENC_BIG_ENDIAN);
-	proto_tree_add_item(msg_tree, hf_type, tvb, offset + 8, 1, ENC_BIG_ENDIAN);
+	add_length_stream_type(msg_tree, tvb, offset);
 	proto_tree_add_bitmask(msg_tree, tvb, offset + 9, hf_flags, ett_flags, flag_fields, ENC_BIG_ENDIAN);
 
 	if (type == TTRPC_REQUEST) {
@@ -393,7 +403,7 @@ static int dissect_message(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
 	} else if (type == TTRPC_DATA && length) {
 		/* a streaming call's message: the client's are requests, the server's responses */
 		hand_to_protobuf(tvb, pinfo, msg_tree, body, (int)length, path,
-				 call && call->client_flow >= 0 && flow != call->client_flow ? "response" : "request");
+				 from_server(call, flow) ? "response" : "request");
 	} else if (length) {
 		proto_tree_add_item(msg_tree, hf_payload, tvb, body, length, ENC_NA);
 	}
@@ -444,11 +454,8 @@ static int dissect_cut_message(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tr
 	proto_item *ti = proto_tree_add_item(tree, proto_ttrpc, tvb, offset, available - offset, ENC_NA);
 	proto_tree *msg_tree = proto_item_add_subtree(ti, ett_ttrpc);
 
-	if (available - offset >= TTRPC_HDR_LEN) {
-		proto_tree_add_item(msg_tree, hf_length, tvb, offset, 4, ENC_BIG_ENDIAN);
-		proto_tree_add_item(msg_tree, hf_stream_id, tvb, offset + 4, 4, ENC_BIG_ENDIAN);
-		proto_tree_add_item(msg_tree, hf_type, tvb, offset + 8, 1, ENC_BIG_ENDIAN);
-	}
+	if (available - offset >= TTRPC_HDR_LEN)
+		add_length_stream_type(msg_tree, tvb, offset);
 	proto_item_append_text(ti, ", cut: %d bytes here, the rest in later segments (reassembly is off)",
 			       available - offset);
 	col_append_sep_str(pinfo->cinfo, COL_INFO, ", ", "[cut message]");
