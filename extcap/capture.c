@@ -179,14 +179,19 @@ static uint64_t in_tsresol(const struct capture *cap, uint64_t ns)
 	return ns / 1000;
 }
 
+void capture_stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+}
+
 static void block_stop_signals(sigset_t *open_mask)
 {
 	sigset_t block;
 
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGHUP);
+	capture_stop_signals(&block);
 	sigaddset(&block, SIGPIPE);
 	sigprocmask(SIG_BLOCK, &block, open_mask);
 }

@@ -37,4 +37,11 @@ int capture_run(struct capture *cap, FILE *out,
 
 void capture_close(struct capture *cap);
 
+/*
+ * The signals that stop a capture: SIGTERM (Wireshark), SIGINT, SIGHUP (a
+ * closed terminal). They are let in only where vsockdump waits; SIGPIPE,
+ * handled too, stays blocked there so that a write fails with EPIPE.
+ */
+void capture_stop_signals(sigset_t *set);
+
 #endif /* VSOCKDUMP_CAPTURE_H */

@@ -44,11 +44,14 @@ static void on_stop_signal(int sig)
 static void install_signal_handlers(void)
 {
 	struct sigaction sa = { .sa_handler = on_stop_signal };
+	sigset_t stops;
+	int sig;
 
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);	/* a closed terminal: stop, and delete the link */
+	capture_stop_signals(&stops);
+	for (sig = 1; sig < NSIG; sig++)
+		if (sigismember(&stops, sig) == 1)
+			sigaction(sig, &sa, NULL);
 	sigaction(SIGPIPE, &sa, NULL);
 }
 

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "output.h"
 
 /* stdio buffer of the output: the capture loop flushes it after each batch */
@@ -42,10 +43,14 @@ static uint64_t now_ms(void)
 /* The signal mask with the stop signals let in: what ppoll() waits with. */
 static void stop_signals_open(sigset_t *mask)
 {
+	sigset_t stops;
+	int sig;
+
+	capture_stop_signals(&stops);
 	sigprocmask(SIG_BLOCK, NULL, mask);
-	sigdelset(mask, SIGTERM);
-	sigdelset(mask, SIGINT);
-	sigdelset(mask, SIGHUP);
+	for (sig = 1; sig < NSIG; sig++)
+		if (sigismember(&stops, sig) == 1)
+			sigdelset(mask, sig);
 }
 
 /* Wait until the reader takes more bytes; 0 (errno set) to give up. */
