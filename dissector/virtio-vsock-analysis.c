@@ -429,7 +429,7 @@ static void note_credit_answer(vsock_flow_t *peer, packet_info *pinfo,
 	extra->credit_frame = peer->credit_request->frame;
 	extra->delay_ns = delta_ns(&pinfo->abs_ts, &peer->credit_request_time);
 	/* the request learns its answer too: a second pass (or the GUI) shows it */
-	request = (vsock_pkt_analysis_t *)vsock_frame_log_find(&records, peer->credit_request->frame);
+	request = (vsock_pkt_analysis_t *)vsock_frame_log_find_recent(&records, peer->credit_request->frame);
 	request->found |= VSOCK_FOUND_CREDIT_ANSWERED;
 	peer->credit_request->credit_frame = pinfo->num;
 	peer->credit_request = NULL;

@@ -30,14 +30,9 @@ void *vsock_frame_log_append(vsock_frame_log_t *log, guint32 frame)
 	return entry;
 }
 
-/* Index of the first entry of a frame >= frame (count if none). */
-static guint32 first_entry_from(const vsock_frame_log_t *log, guint32 frame)
+/* Index of the first entry in [lo, hi) of a frame >= frame (hi if none). */
+static guint32 lower_bound(const vsock_frame_log_t *log, guint32 frame, guint32 lo, guint32 hi)
 {
-	guint32 lo = 0, hi = log->count;
-
-	if (log->hint < log->count && vsock_frame_log_frame_at(log, log->hint) >= frame &&
-	    (log->hint == 0 || vsock_frame_log_frame_at(log, log->hint - 1) < frame))
-		return log->hint;
 	while (lo < hi) {
 		guint32 mid = lo + (hi - lo) / 2;
 
@@ -49,14 +44,42 @@ static guint32 first_entry_from(const vsock_frame_log_t *log, guint32 frame)
 	return lo;
 }
 
+/* Index of the first entry of a frame >= frame (count if none). */
+static guint32 first_entry_from(const vsock_frame_log_t *log, guint32 frame)
+{
+	if (log->hint < log->count && vsock_frame_log_frame_at(log, log->hint) >= frame &&
+	    (log->hint == 0 || vsock_frame_log_frame_at(log, log->hint - 1) < frame))
+		return log->hint;
+	return lower_bound(log, frame, 0, log->count);
+}
+
+static void *entry_if_frame(const vsock_frame_log_t *log, guint32 index, guint32 frame)
+{
+	if (index == log->count || vsock_frame_log_frame_at(log, index) != frame)
+		return NULL;
+	return vsock_frame_log_at(log, index);
+}
+
+void *vsock_frame_log_find_recent(const vsock_frame_log_t *log, guint32 frame)
+{
+	guint32 lo = log->count, hi = log->count, step = 1;
+
+	/* widen [lo, hi) backwards, doubling, until the entry at lo is older */
+	while (lo > 0) {
+		lo = lo > step ? lo - step : 0;
+		if (vsock_frame_log_frame_at(log, lo) < frame)
+			break;
+		hi = lo;
+		step *= 2;
+	}
+	return entry_if_frame(log, lower_bound(log, frame, lo, hi), frame);
+}
+
 void *vsock_frame_log_find(vsock_frame_log_t *log, guint32 frame)
 {
 	guint32 index = first_entry_from(log, frame);
+	void *entry = entry_if_frame(log, index, frame);
 
-	if (index == log->count || vsock_frame_log_frame_at(log, index) != frame) {
-		log->hint = index;
-		return NULL;
-	}
-	log->hint = index + 1;
-	return vsock_frame_log_at(log, index);
+	log->hint = entry ? index + 1 : index;
+	return entry;
 }

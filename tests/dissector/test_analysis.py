@@ -406,6 +406,48 @@ class ManyConnections(unittest.TestCase):
         self.assertEqual(out.count(" reset"), self.CONNS, out[-600:])
 
 
+class CreditAnswersFarBack(unittest.TestCase):
+    """Every guest asks for credit, then hundreds of data packets of the
+    other connections go by before the host answers, last asker first: the
+    first pass must mark each request answered (found again among thousands
+    of records), and mark nothing else."""
+
+    CONNS = 300
+    HOST, SERVER_PORT = 2, 6000
+    CREDIT_REQUEST = 7
+
+    @classmethod
+    def setUpClass(cls):
+        guests = [(100 + i, 2000 + i) for i in range(cls.CONNS)]
+        host = lambda: (cls.HOST, cls.SERVER_PORT)	# noqa: E731
+        frames = []
+        for g in guests:
+            frames += [vsock_frame(g, host(), REQUEST), vsock_frame(host(), g, RESPONSE)]
+        cls.requests = {}
+        for i, g in enumerate(guests):
+            cls.requests[i] = len(frames) + 1
+            frames.append(vsock_frame(g, host(), cls.CREDIT_REQUEST))
+            # data of the connections before this one: records between the request and its answer
+            frames += [vsock_frame(guests[j], host(), RW, b"x") for j in range(0, i, 7)]
+        cls.answers = {}
+        for i in reversed(range(cls.CONNS)):
+            cls.answers[i] = len(frames) + 1
+            frames.append(vsock_frame(host(), guests[i], CREDIT_UPDATE))
+        cls.capture = write_capture(frames)
+
+    def test_each_request_is_answered_by_its_update(self):
+        rows = fields(self.capture, "frame.number", "virtio_vsock.analysis.credit_update_frame",
+                      display_filter="virtio_vsock.analysis.credit_update_frame", extra=("-2",))
+        got = {int(r["frame.number"]): int(r["virtio_vsock.analysis.credit_update_frame"]) for r in rows}
+        self.assertEqual(got, {self.requests[i]: self.answers[i] for i in range(self.CONNS)})
+
+    def test_each_update_names_its_request(self):
+        rows = fields(self.capture, "frame.number", "virtio_vsock.analysis.credit_request_frame",
+                      display_filter="virtio_vsock.analysis.credit_request_frame", extra=("-2",))
+        got = {int(r["frame.number"]): int(r["virtio_vsock.analysis.credit_request_frame"]) for r in rows}
+        self.assertEqual(got, {self.answers[i]: self.requests[i] for i in range(self.CONNS)})
+
+
 def pb_varint(n):
     out = b""
     while n > 0x7f:
