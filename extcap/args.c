@@ -100,9 +100,14 @@ static void print_existing_values(FILE *out, const char *const *links,
 
 void args_print_config(FILE *out, const char *const *links, size_t n_links)
 {
+	/*
+	 * The dialog's check must refuse what handle_option() refuses, or the
+	 * field shows valid and the capture fails: at most 15 characters
+	 * (IFNAMSIZ - 1), not "." or "..".
+	 */
 	fprintf(out, "arg {number=%d}{call=--iface}{display=Interface name}{type=string}"
-		"{placeholder=first free vsockmonN}{validation=^[A-Za-z0-9_.-]*$}"
-		"{tooltip=Name of the temporary vsockmon link; empty: the first free vsockmonN}"
+		"{placeholder=first free vsockmonN}{validation=^(?!\\.\\.?$)[A-Za-z0-9_.-]{0,15}$}"
+		"{tooltip=Name of the temporary vsockmon link, at most 15 characters; empty: the first free vsockmonN}"
 		"{group=Interface}\n", ARG_IFACE);
 	fprintf(out, "arg {number=%d}{call=--keep}{display=Keep the interface after capture}"
 		"{type=boolflag}{default=false}"

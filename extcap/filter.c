@@ -36,7 +36,7 @@ enum tok_kind {
 	TOK_AND,	/* && */
 	TOK_OR,		/* || */
 	TOK_NOT,	/* !  */
-	TOK_BAD,	/* any other character */
+	TOK_BAD,	/* any other character (a whole UTF-8 sequence) */
 };
 
 struct token {
@@ -60,6 +60,28 @@ struct parser {
 	bool failed;
 	unsigned int depth;	/* 'not' and '(' levels open around the current token */
 };
+
+/* A UTF-8 continuation byte (10xxxxxx): never the first byte of a character. */
+static bool is_utf8_continuation(unsigned char c)
+{
+	return (c & 0xC0) == 0x80;
+}
+
+/*
+ * Length of the unknown character at @s: the whole UTF-8 sequence, so an
+ * error quotes "∧" or "≥" rather than a lone lead byte (invalid UTF-8 in
+ * the one line Wireshark shows under its capture filter field).
+ */
+static size_t bad_char_len(const char *s)
+{
+	size_t len = 1;
+
+	if ((unsigned char)s[0] < 0xC0)
+		return 1;	/* ASCII, or a stray continuation byte */
+	while (len < 4 && is_utf8_continuation((unsigned char)s[len]))
+		len++;
+	return len;
+}
 
 static void lex_next(struct parser *p)
 {
@@ -101,6 +123,7 @@ static void lex_next(struct parser *p)
 		p->tok.kind = TOK_NOT;
 	} else {
 		p->tok.kind = TOK_BAD;
+		p->tok.len = bad_char_len(s);
 	}
 	p->pos = s + p->tok.len;
 }
@@ -336,7 +359,8 @@ static struct node *parse_factor(struct parser *p)
 	if (p->depth == FILTER_MAX_NESTING) {
 		if (!p->failed)
 			snprintf(p->err, FILTER_ERR_LEN,
-				 "filter: '%.*s' at column %zu nests 'not' and parentheses deeper than %d levels",
+				 "filter: '%.*s' at column %zu nests 'not' and parentheses deeper than %d levels; "
+				 "remove redundant ones ('not not X' is X, '((X))' is X)",
 				 (int)p->tok.len, p->tok.start, (size_t)(p->tok.start - p->text) + 1,
 				 FILTER_MAX_NESTING);
 		p->failed = true;
@@ -705,6 +729,16 @@ static struct node *parse_all(const char *text, char *err)
 	return root;
 }
 
+static void too_long(struct bpf_program *prog, char *err)
+{
+	snprintf(err, FILTER_ERR_LEN,
+		 "filter: compiles to %u BPF instructions, the kernel takes at most %d; "
+		 "use fewer terms (a 'cid N' costs about 16) and narrow the capture "
+		 "with a display filter instead",
+		 prog->bf_len, FILTER_MAX_INSNS);
+	filter_free(prog);
+}
+
 int filter_compile(const char *text, unsigned int snaplen,
 		   struct bpf_program *prog, char err[FILTER_ERR_LEN])
 {
@@ -730,10 +764,12 @@ int filter_compile(const char *text, unsigned int snaplen,
 	place_label(&cg, reject);
 	emit(&cg, BPF_RET | BPF_K, 0, 0, 0);
 
-	if (!cg.nomem && assemble(&cg, prog) == 0)
-		ret = 0;
-	else
+	if (cg.nomem || assemble(&cg, prog) < 0)
 		snprintf(err, FILTER_ERR_LEN, "filter: out of memory");
+	else if (prog->bf_len > FILTER_MAX_INSNS)
+		too_long(prog, err);
+	else
+		ret = 0;
 	node_free(root);
 	free(cg.insns);
 	free(cg.label_at);

@@ -24,6 +24,15 @@
 #define FILTER_ERR_LEN 256
 
 /*
+ * The longest program accepted: what Linux attaches to a socket
+ * (BPF_MAXINSNS of <linux/bpf_common.h>). libpcap would take a longer one
+ * and filter in user space, but only after warning on stderr, which
+ * Wireshark reports as an extcap error, and on the bytes left after the
+ * snaplen cut (op/type terms fail with a snaplen under 76).
+ */
+#define FILTER_MAX_INSNS 4096
+
+/*
  * Compile @text into @prog (bf_insns malloc()ed; free with
  * filter_free()). The accepting return value is @snaplen, so the kernel
  * truncates matching frames. An empty or blank @text accepts everything.

@@ -180,6 +180,27 @@ def option_accepted(binary, call, value):
     return r.returncode == 0, r.stderr.strip()
 
 
+def check_iface_validation(binary, params):
+    """The dialog's {validation=} for --iface lets through only names the
+    binary takes: otherwise the field shows valid and the capture then fails
+    with exit 1. Wireshark searches the regex in a non-empty value
+    (ExtArgText::isValid), as re.search does."""
+    regex = params.get("validation")
+    if regex is None:
+        fail("--extcap-config: --iface has no validation regex")
+        return
+    good = ["vsockmon7", "vs-mon_1", "a.b", "...", "x" * 15]
+    bad = ["x" * 16, ".", "..", "vs%d", "a/b", "a:b", "a b"]
+    for name in good + bad:
+        in_dialog = re.search(regex, name) is not None
+        accepted, err = option_accepted(binary, "--iface", name)
+        if in_dialog and not accepted:
+            fail(f"--iface {name!r}: the dialog's validation {regex!r} accepts it, "
+                 f"the capture rejects it: {err}")
+        if name in good and not in_dialog:
+            fail(f"--iface {name!r}: a valid link name the dialog's validation {regex!r} refuses")
+
+
 def check_config(binary):
     args = parse_config(binary)
     calls = {a["params"]["call"]: a for a in args.values()}
@@ -211,6 +232,8 @@ def check_config(binary):
             ok, err = option_accepted(binary, call, sample)
             if not ok:
                 fail(f"advertised {call} {sample!r} is rejected: {err}")
+
+    check_iface_validation(binary, calls.get("--iface", {}).get("params", {}))
 
     # reload: only the selector's values, with or without the leading --
     for name in ("existing", "--existing"):

@@ -255,6 +255,8 @@ static void test_nesting_limit(void)
 		p += sprintf(p, "not ");
 	sprintf(p, "dst port 80");
 	expect_error(deep, "deeper than 64 levels");
+	/* the error says how to get under the limit */
+	expect_error(deep, "remove redundant ones");
 }
 
 static void test_op(void)
@@ -413,6 +415,43 @@ static void test_program_length(void)
 	filter_free(&prog);
 }
 
+/* "cid 1 or cid 2 or ..." with @terms terms, in a malloc()ed string. */
+static char *cid_list(int terms)
+{
+	char *text = malloc((size_t)terms * 24 + 1);
+	size_t len = 0;
+
+	for (int i = 1; i <= terms; i++)
+		len += (size_t)sprintf(text + len, "%scid %d", i > 1 ? " or " : "", i);
+	return text;
+}
+
+/*
+ * The kernel attaches at most 4096 instructions; a longer program must be
+ * refused when it is compiled (the extcap's filter check), not left to
+ * libpcap's warning and user-space fallback during the capture.
+ */
+static void test_kernel_limit(void)
+{
+	struct bpf_program prog;
+	char err[FILTER_ERR_LEN];
+	char *fits = cid_list(200), *too_many = cid_list(300);
+
+	checks++;
+	if (filter_compile(fits, SNAP, &prog, err) < 0)
+		fail("200 cid terms: %s", err);
+	else if (prog.bf_len > FILTER_MAX_INSNS || prog.bf_len < 2048)
+		fail("200 cid terms compile to %u instructions", prog.bf_len);
+	filter_free(&prog);
+	expect_error(too_many, "the kernel takes at most 4096");
+	expect_error(too_many, "use fewer terms");
+	checks++;
+	if (filter_compile(too_many, SNAP, &prog, err) == 0 || prog.bf_insns || prog.bf_len)
+		fail("a refused program is left allocated");
+	free(fits);
+	free(too_many);
+}
+
 static void test_errors(void)
 {
 	expect_error("port", "end of filter");
@@ -441,6 +480,21 @@ static void test_errors(void)
 	expect_error("()", "')'");
 	expect_error("PORT 1", "'PORT'");
 	expect_error("port 1 and port 2 and frob", "column 23");
+}
+
+/*
+ * A character outside the language is quoted whole: a lone UTF-8 lead
+ * byte would make the one error line Wireshark shows invalid UTF-8.
+ */
+static void test_error_quotes_whole_character(void)
+{
+	expect_error("cid 3 \xE2\x88\xA7 port 1", "unexpected '\xE2\x88\xA7' at column 7");	/* ∧ */
+	expect_error("port \xE2\x89\xA5 1024", "unexpected '\xE2\x89\xA5' at column 6");	/* ≥ */
+	expect_error("port 1 \xC2\xAB", "unexpected '\xC2\xAB' at column 8");			/* « */
+	expect_error("port 1 \xF0\x9F\x90\x9B", "unexpected '\xF0\x9F\x90\x9B' at");		/* 4 bytes */
+	/* invalid UTF-8 is quoted byte by byte, never run past the end */
+	expect_error("port 1 \x80\x80", "unexpected '\x80' at column 8");
+	expect_error("port 1 \xE2", "unexpected '\xE2' at column 8");
 }
 
 /* The accepting return value is the snaplen, so the kernel truncates. */
@@ -473,7 +527,9 @@ int main(void)
 	test_operators();
 	test_long_filter();
 	test_program_length();
+	test_kernel_limit();
 	test_errors();
+	test_error_quotes_whole_character();
 	test_number_bases();
 	test_nesting_limit();
 	test_return_value();
