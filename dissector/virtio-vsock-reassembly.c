@@ -130,6 +130,27 @@ static vsock_pdu_t *start_pdu(vsockmon_packet_t *pkt, packet_info *pinfo, guint3
 }
 
 /*
+ * A PDU that took "one more segment" whole may end inside it: the upper
+ * layer, handed the PDU, found the start of its next one in that segment's
+ * tail (desegment_offset past the bytes of earlier segments). The next PDU
+ * starts there with the tail's bytes, and this one ends where it does, as
+ * TCP does. Returns how many of the bytes from cur on this PDU keeps.
+ */
+static guint32 start_pdu_in_tail(vsockmon_packet_t *pkt, packet_info *pinfo, vsock_pdu_t *pdu, guint32 cur,
+				 guint32 data_end)
+{
+	guint32 next = pdu->seq + pinfo->desegment_offset;
+
+	/* differences from the PDU's start: they run across a wrap */
+	if ((guint32)pinfo->desegment_offset <= cur - pdu->seq ||
+	    (guint32)pinfo->desegment_offset >= data_end - pdu->seq)
+		return data_end - cur;
+	pdu->nxtpdu = next;
+	start_pdu(pkt, pinfo, next, data_end);
+	return next - cur;
+}
+
+/*
  * Add this segment's bytes from cur on to the PDU; hand the PDU up if they
  * complete it. Returns how many of the segment's bytes belonged to it.
  */
@@ -150,6 +171,15 @@ static guint32 add_to_pdu(tvbuff_t *tvb, guint offset, guint32 cur, guint32 seg_
 	take = MIN(seg_end - cur, pdu->nxtpdu - cur);
 	last = take == pdu->nxtpdu - cur;
 	head = fragment_add(&stream_table, tvb, offset, pinfo, pdu->id, NULL, cur - pdu->seq, take, !last);
+	/*
+	 * On the first pass a PDU can complete twice in one frame: handed up,
+	 * the upper layer asked for more, and the rest of the segment held it.
+	 * Reassembly noted the layer count after that first hand-up; later
+	 * passes hand the PDU up once, at a lower count, and would get nothing
+	 * back. last_frame says where it completes: this layer it is.
+	 */
+	if (head && last && PINFO_FD_VISITED(pinfo) && pdu->last_frame == pinfo->num)
+		head->reas_in_layer_num = pinfo->curr_layer_num;
 	pdu_tvb = process_reassembled_data(tvb, offset, pinfo, "Reassembled VSOCK", head, &segment_items,
 					   NULL, tree);
 	if (!pdu_tvb) {
@@ -168,6 +198,8 @@ static guint32 add_to_pdu(tvbuff_t *tvb, guint offset, guint32 cur, guint32 seg_
 		}
 	} else if (!PINFO_FD_VISITED(pinfo)) {
 		pdu->last_frame = pinfo->num;
+		if (pinfo->desegment_len)
+			return start_pdu_in_tail(pkt, pinfo, pdu, cur, cur + take);
 	}
 	return take;
 }
@@ -211,6 +243,23 @@ static vsock_pdu_t *pdu_holding(wmem_tree_t *pdus, guint32 offset, guint32 frame
 	return pdu_holds(pdu, offset, frame) ? pdu : NULL;
 }
 
+static gboolean pdu_starts_in(const vsock_pdu_t *pdu, guint32 cur, guint32 seg_end, guint32 frame)
+{
+	return pdu && pdu->id == frame && pdu->seq != cur && pdu->seq - cur < seg_end - cur;
+}
+
+/* A PDU this frame started after cur: its key is at or below the segment's
+ * last byte, or above it when the segment runs across the wrap. */
+static vsock_pdu_t *pdu_started_in(wmem_tree_t *pdus, guint32 cur, guint32 seg_end, guint32 frame)
+{
+	vsock_pdu_t *pdu = (vsock_pdu_t *)wmem_tree_lookup32_le(pdus, seg_end - 1);
+
+	if (pdu_starts_in(pdu, cur, seg_end, frame))
+		return pdu;
+	pdu = (vsock_pdu_t *)wmem_tree_lookup32_le(pdus, G_MAXUINT32);
+	return pdu_starts_in(pdu, cur, seg_end, frame) ? pdu : NULL;
+}
+
 static void dissect_stream_segment(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, vsockmon_packet_t *pkt,
 				   const vsock_pkt_analysis_t *pa)
 {
@@ -230,8 +279,8 @@ static void dissect_stream_segment(tvbuff_t *tvb, packet_info *pinfo, proto_tree
 			continue;
 		}
 		/* on later passes, stop where a PDU this segment started begins */
-		later = pdus ? (vsock_pdu_t *)wmem_tree_lookup32_le(pdus, seg_end - 1) : NULL;
-		if (later && later->id == pinfo->num && later->seq - cur < seg_end - cur && later->seq != cur)
+		later = pdus ? pdu_started_in(pdus, cur, seg_end, pinfo->num) : NULL;
+		if (later)
 			limit = later->seq;
 		cur += dissect_unclaimed(tvb, cur - pa->seq, cur, limit, pinfo, tree, pkt);
 	}
