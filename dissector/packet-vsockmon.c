@@ -175,10 +175,13 @@ static void dispatch_payload(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree
 		call_data_dissector(tvb, pinfo, tree);
 }
 
+/* Read by the follow tap, which every frame of a connection gets (see dissect_vsockmon). */
 void vsockmon_follow_payload(tvbuff_t *payload_tvb, packet_info *pinfo)
 {
-	if (have_tap_listener(vsockmon_follow_tap))
-		tap_queue_packet(vsockmon_follow_tap, pinfo, payload_tvb);
+	vsockmon_packet_t *pkt = vsockmon_packet_of(pinfo);
+
+	if (pkt)
+		pkt->follow_tvb = payload_tvb;
 }
 
 void vsockmon_dispatch_payload(tvbuff_t *payload_tvb, packet_info *pinfo, proto_tree *tree,
@@ -407,6 +410,12 @@ static int dissect_vsockmon(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 	pkt->opens_connection = opens_connection(tvb, pkt);
 	vsockmon_stream_lookup(pinfo, pkt);
 	add_stream_field(tvb, vsockmon_tree, pkt);
+	/* Every frame, payload or not: Follow names its nodes from the
+	 * connection's first frame, as TCP's does from the SYN. Queued before
+	 * the transport runs, so that an exception there cannot lose a payload
+	 * already handed to vsockmon_follow_payload(). */
+	if (have_tap_listener(vsockmon_follow_tap))
+		tap_queue_packet(vsockmon_follow_tap, pinfo, pkt);
 	if (ti)
 		set_item_text(ti, pkt);
 
@@ -535,6 +544,44 @@ static gchar *follow_address_filter(address *src_addr, address *dst_addr, int sr
 				"(vsockmon.src_cid eq %" PRIu64 " and vsockmon.src_port eq %d and "
 				"vsockmon.dst_cid eq %" PRIu64 " and vsockmon.dst_port eq %d))",
 				src, src_port, dst, dst_port, dst, dst_port, src, src_port);
+}
+
+/*
+ * Node 0 (the "client") is the side that sent the connection's first frame
+ * (flow 0: the REQUEST's sender, or the first sender seen when the capture
+ * starts mid-connection), as TCP's is the SYN's sender, even when the other
+ * side sends data first. A chunk's side is read from the frame's own
+ * addresses: an address/port filter can match several connections on the pair.
+ */
+static tap_packet_status follow_tap_listener(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_,
+					     const void *data, tap_flags_t flags _U_)
+{
+	follow_info_t *info = (follow_info_t *)tapdata;
+	const vsockmon_packet_t *pkt = (const vsockmon_packet_t *)data;
+	follow_record_t *record;
+	guint len;
+
+	if (info->client_ip.type == AT_NONE) {
+		gboolean src_is_client = pkt->flow == 0;
+
+		copy_address(&info->client_ip, src_is_client ? &pkt->src : &pkt->dst);
+		copy_address(&info->server_ip, src_is_client ? &pkt->dst : &pkt->src);
+		info->client_port = src_is_client ? pkt->src_port : pkt->dst_port;
+		info->server_port = src_is_client ? pkt->dst_port : pkt->src_port;
+	}
+	len = pkt->follow_tvb ? tvb_captured_length(pkt->follow_tvb) : 0;
+	if (len == 0)
+		return TAP_PACKET_DONT_REDRAW;
+
+	record = g_new0(follow_record_t, 1);
+	record->is_server = !(addresses_equal(&info->client_ip, &pkt->src) && info->client_port == pkt->src_port);
+	record->packet_num = pinfo->num;
+	record->abs_ts = pinfo->abs_ts;
+	record->data = g_byte_array_sized_new(len);
+	g_byte_array_append(record->data, tvb_get_ptr(pkt->follow_tvb, 0, len), len);
+	info->bytes_written[record->is_server] += len;
+	info->payload = g_list_prepend(info->payload, record);
+	return TAP_PACKET_DONT_REDRAW;
 }
 
 static gchar *follow_port_to_display(wmem_allocator_t *allocator, guint port)
@@ -709,7 +756,7 @@ void proto_register_vsockmon(void)
 	register_conversation_table(proto_vsockmon, FALSE, vsockmon_conv_packet, vsockmon_endpoint_packet);
 	vsockmon_register_cli_tables();
 	VSOCKMON_REGISTER_FOLLOW(proto_vsockmon, "vsockmon_follow", follow_conv_filter, follow_index_filter,
-				 follow_address_filter, follow_port_to_display, follow_tvb_tap_listener,
+				 follow_address_filter, follow_port_to_display, follow_tap_listener,
 				 follow_stream_count);
 	register_vsockmon_decode_as();
 	register_init_routine(vsockmon_init);

@@ -66,6 +66,7 @@ typedef struct vsockmon_packet {
 	const char *conn_state;	/* connection state after this packet, for the tables */
 	gboolean opens_connection;	/* a CONNECT that is a request (a RESPONSE is a CONNECT too) */
 	struct tcpinfo *tcpinfo;	/* what upper layers get as data (see vsockmon_dispatch_payload) */
+	tvbuff_t *follow_tvb;	/* the payload Follow Stream shows (NULL: none) */
 
 	/* items expert info goes to (NULL without a tree) */
 	proto_item *hdr_len_item;
@@ -87,7 +88,7 @@ void vsockmon_dispatch_payload(tvbuff_t *payload_tvb, packet_info *pinfo, proto_
 /* The monitor layer's record of the frame being dissected. */
 vsockmon_packet_t *vsockmon_packet_of(packet_info *pinfo);
 
-/* Feed one frame's payload bytes to Follow Stream (once per frame). */
+/* This frame's payload bytes for Follow Stream (once per frame). */
 void vsockmon_follow_payload(tvbuff_t *payload_tvb, packet_info *pinfo);
 
 /* Both of the above, for payload that needs no reassembly. */

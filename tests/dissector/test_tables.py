@@ -6,7 +6,8 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from vsmtest import fields, frame_numbers, sample, tshark  # noqa: E402
+from vsmtest import (REQUEST, RESPONSE, RST, RW, fields, frame_numbers, sample, tshark,  # noqa: E402
+                     vsock_frame, write_capture)
 
 CONV_ROW = re.compile(r"^(\S+:\d+)\s+<->\s+(\S+:\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+")
 ENDPOINT_ROW = re.compile(r"^(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$")
@@ -83,6 +84,25 @@ class FollowStream(unittest.TestCase):
         self.assertIn("vsockmon.src_cid eq 3 and vsockmon.src_port eq 49153", out)
         lines = [l for l in out.splitlines() if re.fullmatch(r"\t?[0-9a-f]+", l)]
         self.assertEqual(lines, [self.REQUEST.hex(), "\t" + self.RESPONSE.hex()])
+
+    def test_node_0_is_the_connecting_side_when_the_server_speaks_first(self):
+        # as TCP's Follow: node 0 is the connection's first sender (the SYN's, here
+        # the REQUEST's), not the first side to send data; a banner is the server's
+        client, server = (3, 49152), (2, 1024)
+        cap = write_capture([vsock_frame(client, server, REQUEST), vsock_frame(server, client, RESPONSE),
+                             vsock_frame(server, client, RW, b"220 banner"), vsock_frame(client, server, RW, b"HELO"),
+                             vsock_frame(client, server, RST)])
+        out = tshark("-r", cap, "-q", "-z", "follow,vsockmon,raw,0")
+        self.assertIn("Node 0: 3:49152\nNode 1: host:1024\n", out)
+        lines = [l for l in out.splitlines() if re.fullmatch(r"\t?[0-9a-f]+", l)]
+        self.assertEqual(lines, ["\t" + b"220 banner".hex(), b"HELO".hex()])
+
+    def test_nodes_of_a_connection_without_data(self):
+        client, server = (3, 49152), (2, 1024)
+        cap = write_capture([vsock_frame(client, server, REQUEST), vsock_frame(server, client, RESPONSE),
+                             vsock_frame(client, server, RST)])
+        out = tshark("-r", cap, "-q", "-z", "follow,vsockmon,ascii,0")
+        self.assertIn("Node 0: 3:49152\nNode 1: host:1024\n", out)
 
     def test_hex(self):
         out = tshark("-r", sample("crafted", "all-ops.pcap"), "-q", "-z", "follow,vsockmon,hex,0")
