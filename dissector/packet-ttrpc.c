@@ -154,6 +154,50 @@ static gboolean pb_next(tvbuff_t *tvb, int offset, int end, pb_field_t *field)
 	return field->end <= end;
 }
 
+/*
+ * Does protobuf, reading the top level of [offset, end) field by field as
+ * it does, come to a length-delimited field whose length does not fit in
+ * an int with the tag and length varints added? Wireshark's protobuf
+ * dissector casts such a length and fails an assertion on the negative
+ * item length: a "[Dissector bug, protocol ProtoBuf ...]" that ends the
+ * frame (the calls after it are lost), an abort under
+ * WIRESHARK_ABORT_ON_DISSECTOR_BUG. Fields it cannot read end its walk,
+ * as they end this one. (Nested messages it reads only by a user's .proto
+ * type; those are not checked.)
+ */
+static gboolean pb_length_overflows(tvbuff_t *tvb, int offset, int end)
+{
+	while (offset < end) {
+		guint64 key, value;
+		guint used = tvb_get_varint(tvb, offset, end - offset, &key, ENC_VARINT_PROTOBUF);
+		guint32 wire_type;
+
+		if (!used)
+			return FALSE;
+		offset += (int)used;
+		wire_type = (guint32)(key & 7);
+		if (wire_type == PB_FIXED64 || wire_type == PB_FIXED32) {
+			offset += wire_type == PB_FIXED64 ? 8 : 4;
+			continue;
+		}
+		if (wire_type != PB_VARINT && wire_type != PB_LEN)
+			return FALSE;
+		used = tvb_get_varint(tvb, offset, end - offset, &value, ENC_VARINT_PROTOBUF);
+		if (!used)
+			return FALSE;
+		offset += (int)used;
+		if (wire_type == PB_VARINT)
+			continue;
+		/* two varints of at most 10 bytes each are added to it */
+		if (value > (guint64)(G_MAXINT32 - 20))
+			return TRUE;
+		if (value > (guint64)(end - offset))
+			return FALSE;	/* protobuf stops there: a bounds error, shown as malformed */
+		offset += (int)value;
+	}
+	return FALSE;
+}
+
 /* ---- bodies ---- */
 
 /*
@@ -174,6 +218,9 @@ static void hand_to_protobuf(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree
 	/* the protobuf dissector's gRPC convention: "application/grpc,/svc/method,request" */
 	col_set_writable(pinfo->cinfo, -1, FALSE);
 	TRY {
+		/* what protobuf says of a length beyond the bytes, but for its cast */
+		if (pb_length_overflows(payload, 0, length))
+			THROW(ReportedBoundsError);
 		call_dissector_with_data(protobuf_handle, payload, pinfo, tree,
 					 wmem_strdup_printf(pinfo->pool, "application/grpc,%s,%s", path ? path : "",
 							    direction));

@@ -493,6 +493,21 @@ class TtrpcEdges(unittest.TestCase):
         self.assertEqual(rows[1]["ttrpc.response_to"], "3,3")
         self.assertEqual(rows[1]["_ws.col.Info"], "Response 1 /svc/M1 OK, Response 3 /svc/M2 OK")
 
+    def test_payload_length_beyond_an_int_is_malformed_not_a_dissector_bug(self):
+        # a payload field claiming 2^31 bytes: Wireshark's protobuf dissector
+        # casts that length to an int and fails an assertion on it (a
+        # "[Dissector bug, protocol ProtoBuf ...]"); fuzz_dissector_seq found it
+        # (samples/crafted-fuzz/ttrpc-protobuf-huge-length.pcap)
+        c, s = self.CLIENT, self.SERVER
+        huge = pb_varint(1 << 3 | 2) + pb_varint(1 << 31) + b"x"
+        capture = self.capture(
+            (c, s, ttrpc_request(1, "svc", "M1", huge) + ttrpc_request(3, "svc", "M2", b"\x08\x01")))
+        self.assertNotIn("Dissector bug", tshark("-r", capture, "-V"))
+        rows = fields(capture, "ttrpc.method", "_ws.col.Info", "_ws.malformed", display_filter="ttrpc")
+        self.assertEqual(rows[0]["ttrpc.method"], "M1,M2")	# the next call is still read
+        self.assertIn("Request 1 /svc/M1, Request 3 /svc/M2", rows[0]["_ws.col.Info"])
+        self.assertNotEqual(rows[0]["_ws.malformed"], "")	# the bad payload is marked
+
     def test_streaming_call_ends_with_the_servers_closing_data(self):
         c, s = self.CLIENT, self.SERVER
         capture = self.capture(
