@@ -9,9 +9,9 @@
  *   2. A compiled program must be valid classic BPF: libpcap's
  *      bpf_validate() (jumps forward and in range, known opcodes, ends in
  *      a return), plus our own checks: every return is 0 or the snaplen,
- *      no load reaches past the 76 header bytes the language reads (and,
- *      with FUZZ_FILTER_MAXINSNS=1, the program fits the kernel's
- *      BPF_MAXINSNS).
+ *      no load reaches past the 76 header bytes the language reads, and
+ *      the program fits the kernel's BPF_MAXINSNS (a longer one must be
+ *      refused with a message saying so).
  *   3. It runs over crafted frames (every op and type, short frames,
  *      non-virtio transports, 64-bit CIDs) with bpf_filter(), and
  *      agrees with itself: "not (F)" accepts exactly the frames F rejects,
@@ -20,8 +20,8 @@
  *      of far jumps), not just crashes.
  *   4. Compiler and a reference evaluator written from the documentation
  *      (README, man page) agree: the same strings are valid (numbers
- *      decimal or 0x hex, nesting up to 64), and a valid filter accepts
- *      the same frames.
+ *      decimal or 0x hex, nesting up to 64; a valid filter may only be
+ *      refused for its length), and a valid filter accepts the same frames.
  * A violated property abort()s, which libFuzzer reports as a crash.
  */
 #include <stdint.h>
@@ -35,8 +35,6 @@
 #include "filter.h"
 
 #define SNAPLEN 262144u
-/* BPF_MAXINSNS of <linux/filter.h>, whose macros clash with pcap/bpf.h */
-#define KERNEL_BPF_MAXINSNS 4096u
 /* The longest filter vsockdump can be given: one command-line argument
  * (Linux's MAX_ARG_STRLEN), which is how Wireshark passes it. run.sh
  * fuzzes with -max_len=4096; longer inputs are for reproducers. */
@@ -50,9 +48,6 @@ struct frame {
 };
 
 static struct frame frames[N_FRAMES];
-
-/* FUZZ_FILTER_MAXINSNS=1: programs over BPF_MAXINSNS are fatal. */
-static int strict_maxinsns;
 
 static void put_le16(unsigned char *p, uint16_t v)
 {
@@ -123,7 +118,7 @@ static void make_frames(void)
 	make_frame(&frames[i++], 0xffffffff00000002ull, 2, 2, 0xffffffffu, virtio, hl, VIRTIO_VSOCK_TYPE_SEQPACKET, VIRTIO_VSOCK_OP_RW, full + 8);
 }
 
-static void fail(const char *what, const char *text)
+static __attribute__((noreturn)) void fail(const char *what, const char *text)
 {
 	fprintf(stderr, "fuzz_filter: %s\nfilter: \"%s\"\n", what, text);
 	abort();
@@ -136,10 +131,7 @@ static void check_program(const struct bpf_program *prog, const char *text)
 
 	if (prog->bf_len == 0 || !prog->bf_insns)
 		fail("compiled to an empty program", text);
-	/* Longer than the kernel's BPF_MAXINSNS is legal: libpcap then warns
-	 * ("Filter too complex for kernel") and filters in user space. Counted,
-	 * not failed: FUZZ_FILTER_MAXINSNS=1 makes it fatal. */
-	if (prog->bf_len > KERNEL_BPF_MAXINSNS && strict_maxinsns)
+	if (prog->bf_len > FILTER_MAX_INSNS)
 		fail("program longer than BPF_MAXINSNS: the kernel would refuse it", text);
 	if (!bpf_validate(prog->bf_insns, (int)prog->bf_len))
 		fail("bpf_validate() rejects the program", text);
@@ -172,7 +164,14 @@ static uint32_t run_program(const struct bpf_program *prog, const char *text)
 }
 
 /* Compile and run @text; returns 0 and the accepted frames, or -1. */
-static int compile_and_run(const char *text, uint32_t *accepted)
+/* What filter_compile() made of a text. */
+enum outcome {
+	COMPILED,
+	REFUSED,	/* not the language */
+	TOO_LONG,	/* the language, but over the kernel's instruction limit */
+};
+
+static enum outcome compile_and_run(const char *text, uint32_t *accepted)
 {
 	struct bpf_program prog;
 	char err[FILTER_ERR_LEN];
@@ -185,12 +184,12 @@ static int compile_and_run(const char *text, uint32_t *accepted)
 			fail("error message is more than one line", text);
 		if (prog.bf_insns)
 			fail("rejected but left a program behind", text);
-		return -1;
+		return strstr(err, "BPF instructions") ? TOO_LONG : REFUSED;
 	}
 	check_program(&prog, text);
 	*accepted = run_program(&prog, text);
 	filter_free(&prog);
-	return 0;
+	return COMPILED;
 }
 
 static void check_derived(const char *fmt, const char *text, uint32_t expected)
@@ -202,8 +201,15 @@ static void check_derived(const char *fmt, const char *text, uint32_t expected)
 	if (!derived)
 		abort();
 	snprintf(derived, room, fmt, text, text);
-	if (compile_and_run(derived, &accepted) != 0)
+	switch (compile_and_run(derived, &accepted)) {
+	case COMPILED:
+		break;
+	case TOO_LONG:	/* F fits, F twice may not */
+		free(derived);
+		return;
+	case REFUSED:
 		fail("a valid filter stops compiling inside not/and/or", derived);
+	}
 	if (accepted != expected) {
 		fprintf(stderr, "accepted %#x, expected %#x\n", accepted, expected);
 		fail("derived filter disagrees with the original", derived);
@@ -484,17 +490,19 @@ static enum ref_verdict ref_filter(const char *text, uint32_t *accepted, int *ne
 
 /* The compiler and the reference must agree on validity and on every
  * frame. Returns how deep the filter nests. */
-static int check_reference(const char *text, int compiled, uint32_t accepted)
+static int check_reference(const char *text, enum outcome outcome, uint32_t accepted)
 {
 	uint32_t expected;
 	int nesting;
 	enum ref_verdict verdict = ref_filter(text, &expected, &nesting);
 
-	if (compiled && verdict == REF_SYNTAX)
+	if (outcome == COMPILED && verdict == REF_SYNTAX)
 		fail("compiles a filter the documented language rejects", text);
-	if (!compiled && verdict == REF_OK)
+	if (outcome == REFUSED && verdict == REF_OK)
 		fail("rejects a filter the documented language accepts", text);
-	if (compiled && accepted != expected) {
+	if (outcome == TOO_LONG && verdict == REF_SYNTAX)
+		fail("calls too long a filter the documented language rejects", text);
+	if (outcome == COMPILED && accepted != expected) {
 		fprintf(stderr, "accepted %#x, the documented meaning accepts %#x\n", accepted, expected);
 		fail("program disagrees with the documented meaning", text);
 	}
@@ -506,7 +514,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	make_frames();
-	strict_maxinsns = getenv("FUZZ_FILTER_MAXINSNS") && strcmp(getenv("FUZZ_FILTER_MAXINSNS"), "1") == 0;
 	return 0;
 }
 
@@ -514,7 +521,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint32_t all = (1u << N_FRAMES) - 1;
 	uint32_t accepted = 0;
-	int compiled, nesting;
+	enum outcome outcome;
+	int nesting;
 	char *text;
 
 	if (size > MAX_FILTER_TEXT)
@@ -524,11 +532,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data, size);
 	text[size] = '\0';
-	compiled = compile_and_run(text, &accepted) == 0;
-	nesting = check_reference(text, compiled, accepted);
+	outcome = compile_and_run(text, &accepted);
+	nesting = check_reference(text, outcome, accepted);
 	/* A blank filter accepts all but is no operand: derive only from real
 	 * ones, and only where "not (F)" stays within the nesting limit. */
-	if (compiled && !is_blank(text) && nesting + 2 <= REF_MAX_NESTING) {
+	if (outcome == COMPILED && !is_blank(text) && nesting + 2 <= REF_MAX_NESTING) {
 		check_derived("not (%s)%.0s", text, ~accepted & all);
 		check_derived("(%s) and (%s)", text, accepted);
 		check_derived("(%s) or (%s)", text, accepted);
