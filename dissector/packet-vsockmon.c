@@ -10,6 +10,7 @@
 #include "vsockmon-text.h"
 
 #include <epan/address_types.h>
+#include <epan/conversation_filter.h>
 #include <epan/conversation_table.h>
 #include <epan/decode_as.h>
 #include <epan/dissectors/packet-tcp.h>
@@ -512,6 +513,27 @@ static gchar *follow_conv_filter(epan_dissect_t *edt _U_, packet_info *pinfo, gu
 	return ws_strdup_printf("vsockmon.stream eq %u", vconv->stream);
 }
 
+/*
+ * Analyze > Conversation Filter, Colorize Conversation and the packet list's
+ * Conversation Filter menus offer "VSOCK" for a frame of a connection: the
+ * filter is its stream, as Follow's, so a pair reused after a reset is not
+ * mixed in.
+ */
+static gchar *conversation_filter(packet_info *pinfo)
+{
+	guint stream, sub_stream;
+
+	return follow_conv_filter(NULL, pinfo, &stream, &sub_stream);
+}
+
+static gboolean conversation_filter_valid(packet_info *pinfo)
+{
+	gchar *filter = conversation_filter(pinfo);
+
+	g_free(filter);
+	return filter != NULL;
+}
+
 static gchar *follow_index_filter(guint stream, guint sub_stream _U_)
 {
 	return ws_strdup_printf("vsockmon.stream eq %u", stream);
@@ -766,5 +788,9 @@ void proto_reg_handoff_vsockmon(void)
 {
 	/* Plugin hand-offs run after the built-in ones, so this replaces "vsock". */
 	dissector_add_uint("wtap_encap", WTAP_ENCAP_VSOCK, vsockmon_handle);
+	register_conversation_filter("vsockmon", "VSOCK", conversation_filter_valid, conversation_filter);
+	/* Colorize Conversation builds its filter with conversation_filter_from_packet(),
+	 * which tries only the protocols on this list */
+	add_conversation_filter_protocol("vsockmon");
 	dissector_table_foreach_handle("tcp.port", offer_handle_for_decode_as, NULL);
 }

@@ -9,7 +9,11 @@ OUTDIR/seq/        runs of consecutive frames in fuzz_dissector_seq's format
                    (repeated: u32le caplen, u32le wire length, caplen bytes),
                    so connections, reassembly and credit flow start from
                    real exchanges,
-OUTDIR/filter/     the valid filters listed in fuzz/filter-seeds.txt.
+OUTDIR/filter/     the valid filters listed in fuzz/filter-seeds.txt,
+OUTDIR/whole/      each capture as ONE sequence input named after it
+                   (FOLDER-CAPTURE.seq: its first 64 frames, none cut), for the
+                   order oracle's test (tests/fuzz/order-oracle.sh): a whole
+                   exchange, where the windows of seq/ start mid-connection.
 
 Reads pcap (both byte orders, us/ns) and pcapng (EPB/SPB) files; only
 LINKTYPE_VSOCK (271) frames are kept.
@@ -23,6 +27,7 @@ LINKTYPE_VSOCK = 271
 SEQ_WINDOW = 16      # frames per sequence seed
 SEQ_STEP = 8         # windows overlap by half
 SEQ_MAX_BYTES = 32768  # keep seeds small: large payloads are cut (and marked as cut)
+SEQ_MAX_FRAMES = 64    # fuzz_dissector_seq reads no more (MAX_FRAMES)
 
 
 PCAP_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d")
@@ -81,10 +86,11 @@ def write_unique(folder, content):
         f.write(content)
 
 
-def seq_input(frames):
+def seq_input(frames, max_bytes=SEQ_MAX_BYTES):
+    """Frames in fuzz_dissector_seq's format; max_bytes=None: cut nothing."""
     out = bytearray()
     for raw, wire_len in frames:
-        budget = max(0, SEQ_MAX_BYTES - len(out) - 8)
+        budget = len(raw) if max_bytes is None else max(0, max_bytes - len(out) - 8)
         cut = raw[:budget]
         out += struct.pack("<II", len(cut), max(wire_len, len(raw)))
         out += cut
@@ -95,7 +101,7 @@ def main():
     if len(sys.argv) < 3:
         sys.exit("usage: make-corpus.py OUTDIR PCAP...")
     outdir = sys.argv[1]
-    folders = {k: os.path.join(outdir, k) for k in ("dissector", "seq", "filter")}
+    folders = {k: os.path.join(outdir, k) for k in ("dissector", "seq", "filter", "whole")}
     for folder in folders.values():
         os.makedirs(folder, exist_ok=True)
 
@@ -105,6 +111,14 @@ def main():
         for raw, _ in frames:
             write_unique(folders["dissector"], raw)
             n_frames += 1
+        if len(frames) > SEQ_MAX_FRAMES:
+            print(f"make-corpus: {path}: whole/ keeps its first {SEQ_MAX_FRAMES} of "
+                  f"{len(frames)} frames", file=sys.stderr)
+        # named FOLDER-CAPTURE.seq: samples/real and samples/crafted share names
+        folder_name = os.path.basename(os.path.dirname(os.path.abspath(path)))
+        whole = os.path.join(folders["whole"], f"{folder_name}-{os.path.basename(path)}.seq")
+        with open(whole, "wb") as f:
+            f.write(seq_input(frames[:SEQ_MAX_FRAMES], max_bytes=None))
         starts = range(0, max(1, len(frames) - SEQ_WINDOW + SEQ_STEP), SEQ_STEP)
         for start in starts:
             window = frames[start:start + SEQ_WINDOW]
