@@ -179,8 +179,11 @@ static void dispatch_payload(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree
 /* Read by the follow tap, which every frame of a connection gets (see dissect_vsockmon). */
 void vsockmon_follow_payload(tvbuff_t *payload_tvb, packet_info *pinfo)
 {
-	vsockmon_packet_t *pkt = vsockmon_packet_of(pinfo);
+	vsockmon_packet_t *pkt;
 
+	if (!have_tap_listener(vsockmon_follow_tap))
+		return;	/* nobody follows: no record lookup per payload */
+	pkt = vsockmon_packet_of(pinfo);
 	if (pkt)
 		pkt->follow_tvb = payload_tvb;
 }
