@@ -191,11 +191,18 @@ void vsockmon_follow_payload(tvbuff_t *payload_tvb, packet_info *pinfo)
 void vsockmon_dispatch_payload(tvbuff_t *payload_tvb, packet_info *pinfo, proto_tree *tree,
 			       vsockmon_packet_t *pkt)
 {
-	/* An upper layer's exception must not cost us the rest of the frame. */
+	/*
+	 * An upper layer's exception must not cost us the rest of the frame
+	 * (the vsockmon tap behind the conversation/endpoint tables, the end
+	 * of stream): catch BoundsError too - an upper layer reading past a
+	 * payload cut by the snapshot length throws it - and DissectorError,
+	 * neither of which CATCH_NONFATAL_ERRORS catches. show_exception()
+	 * still says "Packet size limited during capture" for the former.
+	 */
 	TRY {
 		dispatch_payload(payload_tvb, pinfo, tree, pkt);
 	}
-	CATCH_NONFATAL_ERRORS {
+	CATCH_BOUNDS_AND_DISSECTOR_ERRORS {
 		show_exception(payload_tvb, pinfo, tree, EXCEPT_CODE, GET_MESSAGE);
 	}
 	ENDTRY;
@@ -315,7 +322,14 @@ static void set_item_text(proto_item *ti, const vsockmon_packet_t *pkt)
 	put_str(&b, ", Dst: ");
 	put_endpoint(&b, &pkt->dst, pkt->dst_port);
 	put_str(&b, ", Op: ");
-	put_str(&b, pkt->op <= AF_VSOCK_OP_PAYLOAD ? vsockmon_op_names[pkt->op].strptr : "?");
+	if (pkt->op <= AF_VSOCK_OP_PAYLOAD) {
+		put_str(&b, vsockmon_op_names[pkt->op].strptr);
+	} else {
+		/* the number, as the Operation field shows it: a bare "?" hid it */
+		put_str(&b, "Unknown (");
+		put_uint(&b, pkt->op);
+		put_str(&b, ")");
+	}
 	text_buf_end(&b);
 	proto_item_set_text(ti, "%s", label);
 }

@@ -1,10 +1,13 @@
 """Expert info on crafted faults; snaplen cuts are notes, never exceptions."""
 import os
+import struct
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from vsmtest import fields, sample  # noqa: E402
+from vsmtest import (REQUEST, RESPONSE, RST, RW, fields, readable_copy, sample, tshark,  # noqa: E402
+                     vsock_frame)
 
 # epan/proto.h: expert groups and severities as tshark prints them
 PI_MALFORMED = str(0x07000000)
@@ -67,6 +70,41 @@ class Truncated(unittest.TestCase):
                 self.assertNotIn(PI_MALFORMED, row["_ws.expert.group"].split(","))
                 self.assertNotIn("_ws.malformed", row["frame.protocols"])
                 self.assertNotIn(PI_ERROR, row["_ws.expert.severity"].split(","))
+
+
+def write_cut_capture(frames):
+    """A LINKTYPE_VSOCK pcap of (frame bytes, captured length) pairs."""
+    fd, path = tempfile.mkstemp(suffix=".pcap")
+    with os.fdopen(fd, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 271))
+        for n, (data, caplen) in enumerate(frames):
+            f.write(struct.pack("<IIII", 1700000000, n, caplen, len(data)) + data[:caplen])
+    readable = readable_copy(path)
+    os.unlink(path)
+    return readable
+
+
+class UpperLayerPastTheSnaplen(unittest.TestCase):
+    """An upper dissector that reads past a payload cut by the snapshot length
+    throws BoundsError: the frame must still reach the vsockmon tap."""
+
+    def test_cut_frame_still_counted_in_the_conversation_table(self):
+        client, server = (3, 5000), (2, 6000)
+        # DNS over TCP: a 2-byte length of 32, then the message - cut after 4 bytes
+        query = vsock_frame(client, server, RW, b"\x00\x20" + b"\x00" * 32)
+        cap = write_cut_capture([(vsock_frame(client, server, REQUEST), 76),
+                                 (vsock_frame(server, client, RESPONSE), 76),
+                                 (query, 80), (vsock_frame(client, server, RST), 76)])
+        decode = ("-d", "vsockmon.port==6000,dns")
+        row = fields(cap, "_ws.col.Info", "frame.protocols", "_ws.malformed", display_filter="frame.number == 3",
+                     extra=decode)[0]
+        self.assertEqual(row["frame.protocols"], "vsockmon:virtio_vsock:dns")
+        self.assertIn("[Packet size limited during capture]", row["_ws.col.Info"])
+        self.assertEqual(row["_ws.malformed"], "")
+        table = tshark("-r", cap, "-q", "-z", "conv,vsockmon", *decode)
+        line = [ln for ln in table.splitlines() if "<->" in ln][0]
+        # stream 0; <- 1 frame of 76 bytes; -> 3 frames (76 + 110 + 76 on the wire); 4 in all
+        self.assertEqual(line.split()[3:10], ["0", "1", "76", "3", "262", "4", "338"])
 
 
 class Malformed(unittest.TestCase):

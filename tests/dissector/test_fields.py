@@ -98,6 +98,12 @@ class Filters(unittest.TestCase):
         self.assertIn("Destination CID: host (2)", tree)
         self.assertIn("VSOCK Monitor, Src: 3:1024, Dst: host:1234, Op: CONNECT", tree)
 
+    def test_unknown_monitor_op_keeps_its_number_in_the_summary(self):
+        # unknown-values.pcap frame 5: monitor op 9 (the summary said "Op: ?")
+        tree = tshark("-r", sample("crafted", "unknown-values.pcap"), "-V", "-Y", "frame.number == 5")
+        self.assertIn("VSOCK Monitor, Src: 3:1024, Dst: host:1234, Op: Unknown (9)", tree)
+        self.assertIn("Operation: Unknown (9)", tree)
+
 
 class SeqpacketFlags(unittest.TestCase):
     def test_eom_and_eor(self):
