@@ -294,8 +294,7 @@ static void on_rst(struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_t *peer
 	cut_open_message(peer, pa);
 }
 
-static void check_rw_allowed(const struct vsock_conn *conn, const vsock_flow_t *me, const vsock_flow_t *peer,
-			     vsock_pkt_analysis_t *pa)
+static void check_rw_allowed(const struct vsock_conn *conn, const vsock_flow_t *me, vsock_pkt_analysis_t *pa)
 {
 	if (connection_over((vsock_state_t)conn->state)) {
 		pa->found |= VSOCK_FOUND_DATA_AFTER_END;
@@ -303,7 +302,14 @@ static void check_rw_allowed(const struct vsock_conn *conn, const vsock_flow_t *
 	}
 	if (conn->state == VSOCK_STATE_REQUESTED)
 		pa->found |= VSOCK_FOUND_RW_BEFORE_HANDSHAKE;
-	if (direction_closed(me, peer))
+	/*
+	 * Only the sender's own SHUTDOWN (SEND) orders its data: both leave
+	 * through the same queue. The receiver's SHUTDOWN (RCV) crosses data
+	 * already queued (the capture shows it first), and the receiving kernel
+	 * still queues that data (virtio_transport_recv_connected() takes RW
+	 * whatever its socket's shutdown): no protocol error.
+	 */
+	if (me->shutdown & VIRTIO_VSOCK_SHUTDOWN_SEND)
 		pa->found |= VSOCK_FOUND_DATA_AFTER_SHUTDOWN;
 }
 
@@ -324,7 +330,7 @@ static void analyze_state(struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_
 		on_rst(conn, me, peer, pkt, pa);
 		break;
 	case VIRTIO_VSOCK_OP_RW:
-		check_rw_allowed(conn, me, peer, pa);
+		check_rw_allowed(conn, me, pa);
 		conn->live->data_seen = TRUE;
 		break;
 	default:
@@ -336,13 +342,18 @@ static void analyze_state(struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_
 
 /* ---- data: offsets, credit, SEQPACKET messages ---- */
 
-static void note_stream_offsets(vsock_flow_t *me, vsock_pkt_analysis_t *pa)
+/* SEQPACKET data counts in fwd_cnt too: a gap is the next data's, whatever the type */
+static void note_gap(vsock_flow_t *me, vsock_pkt_analysis_t *pa)
 {
 	if (me->gap_bytes) {
 		pa->found |= VSOCK_FOUND_GAP;
 		extra_of(pa)->gap_bytes = me->gap_bytes;
 		me->gap_bytes = 0;
 	}
+}
+
+static void note_stream_offsets(vsock_flow_t *me, vsock_pkt_analysis_t *pa)
+{
 	pa->found |= VSOCK_FOUND_SEQ;
 	pa->seq = me->tx_bytes;
 }
@@ -393,6 +404,7 @@ static void note_message_fragment(vsock_flow_t *me, packet_info *pinfo, const vs
 static void analyze_rw(vsock_flow_t *me, const vsock_flow_t *peer, packet_info *pinfo,
 		       const vsockmon_packet_t *pkt, vsock_pkt_analysis_t *pa)
 {
+	note_gap(me, pa);
 	if (pkt->virtio_type == VIRTIO_VSOCK_TYPE_SEQPACKET)
 		note_message_fragment(me, pinfo, pkt, pa);
 	else
@@ -444,6 +456,13 @@ static void note_window_reopened(const vsock_flow_t *me, vsock_flow_t *peer, pac
 
 	if (!peer->stall_frame || pkt->buf_alloc <= in_flight)
 		return;
+	/*
+	 * No window reopens for a sender that may send no more: its own
+	 * SHUTDOWN (SEND), the receiver's SHUTDOWN (RCV) (the kernel then
+	 * refuses its sends) or an RST ended the stall, not credit.
+	 */
+	if (pkt->virtio_op == VIRTIO_VSOCK_OP_RST || direction_closed(peer, me))
+		return;
 	pa->found |= VSOCK_FOUND_WINDOW_REOPENED;
 	extra = extra_of(pa);
 	extra->stall_frame = peer->stall_frame;
@@ -481,9 +500,23 @@ static void note_unseen_bytes(const struct vsock_conn *conn, const vsock_flow_t 
 	peer->tx_bytes = pkt->fwd_cnt;
 }
 
+/*
+ * An RST sent for no socket (the kernel's virtio_transport_reset_no_sock():
+ * the port has no socket any more, or it is closed or of another type) goes
+ * out without virtio_transport_inc_tx_pkt(), so its buf_alloc and fwd_cnt
+ * are the zeros virtio_transport_init_hdr() wrote: they announce nothing
+ * (no buffer shrunk to 0, no counter back to 0).
+ */
+static gboolean announces_nothing(const vsockmon_packet_t *pkt)
+{
+	return pkt->virtio_op == VIRTIO_VSOCK_OP_RST && pkt->buf_alloc == 0 && pkt->fwd_cnt == 0;
+}
+
 static void analyze_announcement(struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_t *peer,
 				 packet_info *pinfo, const vsockmon_packet_t *pkt, vsock_pkt_analysis_t *pa)
 {
+	if (announces_nothing(pkt))
+		return;
 	if (me->announced && pkt->buf_alloc != me->buf_alloc) {
 		pa->found |= VSOCK_FOUND_BUF_CHANGED;
 		extra_of(pa)->old_buf_alloc = me->buf_alloc;

@@ -146,7 +146,12 @@ class CreditFlow(unittest.TestCase):
         zero = [n for n, m in found.items() if "Zero credit" in m]
         reopened = [n for n, m in found.items() if "reopens a closed window" in m]
         self.assertGreaterEqual(len(zero), 2)
-        self.assertEqual(len(reopened), len(zero))
+        # each stall but the last is reopened by the next CREDIT_UPDATE; after the
+        # last one (frame 33) the sender shut down (34): the update that follows
+        # (35) reopens nothing, the sender will send no more
+        self.assertEqual(zero[-1], 33)
+        self.assertEqual(reopened, [z + 1 for z in zero[:-1]])
+        self.assertEqual(found[35], "")
         rows = fields(real("credit-stall"), "virtio_vsock.analysis.credit", "virtio_vsock.len",
                       display_filter="virtio_vsock.op == 5")
         # never more credit than the receiver's buffer
@@ -590,6 +595,84 @@ class EdgesOfTheStream(unittest.TestCase):
         self.assertEqual(rows[7]["virtio_vsock.seq"], "")	# not byte 0 of a new stream
         self.assertIn(" closed", tshark("-r", capture, "-q", "-z", "conv,vsockmon"))
 
+    def test_rst_for_no_socket_announces_nothing(self):
+        # the kernel's RST for a port without a (live) socket carries buf_alloc
+        # and fwd_cnt 0: no buffer change, no fwd_cnt acknowledging lost bytes
+        g, h = self.GUEST, self.HOST
+        # connect() interrupted before the RESPONSE: the client's socket is
+        # closed, and the RESPONSE gets such an RST
+        capture = write_capture([vsock_frame(g, h, REQUEST, buf_alloc=262144),
+                                 vsock_frame(h, g, RESPONSE, buf_alloc=262144),
+                                 vsock_frame(g, h, RST, buf_alloc=0, fwd_cnt=0)])
+        for passes in ((), ("-2",)):
+            rows = fields(capture, "virtio_vsock.analysis.state", "virtio_vsock.analysis.previous_buf_alloc",
+                          "_ws.expert.message", extra=passes)
+            self.assertEqual((rows[2]["virtio_vsock.analysis.state"], rows[2]["_ws.expert.message"],
+                              rows[2]["virtio_vsock.analysis.previous_buf_alloc"]),
+                             ("6", "Connection reset without a shutdown", ""), passes)
+        # the host's offsets pushed past 2^31 by bytes the capture lost (frames
+        # 3 and 4 say so), then the guest's socket is gone (a transport reset) and the
+        # host's next data gets the RST: its fwd_cnt 0 acknowledges nothing
+        capture = write_capture([vsock_frame(g, h, REQUEST), vsock_frame(h, g, RESPONSE),
+                                 vsock_frame(g, h, CREDIT_UPDATE, fwd_cnt=0x70000000),
+                                 vsock_frame(g, h, CREDIT_UPDATE, fwd_cnt=0xE0000000),
+                                 vsock_frame(h, g, RW, b"x" * 10),
+                                 vsock_frame(g, h, RST, buf_alloc=0, fwd_cnt=0)])
+        rows = fields(capture, "virtio_vsock.seq", "virtio_vsock.analysis.gap_bytes", "_ws.expert.message",
+                      extra=("-2",))
+        self.assertEqual([r["virtio_vsock.analysis.gap_bytes"] for r in rows[2:4]], [str(0x70000000)] * 2)
+        self.assertEqual(rows[4]["virtio_vsock.seq"], str(0xE0000000))
+        self.assertEqual((rows[5]["virtio_vsock.analysis.gap_bytes"], rows[5]["_ws.expert.message"]),
+                         ("", "Connection reset without a shutdown"))
+
+    def test_data_crossing_the_receivers_shutdown_is_no_error(self):
+        # the host's close() (SHUTDOWN RCV|SEND) crosses the guest's queued data:
+        # the host's kernel still takes it; only the sender's own SHUTDOWN (SEND),
+        # in the same queue as its data, makes later data an error
+        g, h = self.GUEST, self.HOST
+        capture = write_capture([vsock_frame(g, h, REQUEST), vsock_frame(h, g, RESPONSE),
+                                 vsock_frame(g, h, RW, b"a" * 100),
+                                 vsock_frame(h, g, SHUTDOWN, flags=3, fwd_cnt=100),	# 4
+                                 vsock_frame(g, h, RW, b"b" * 100),	# 5: was queued already
+                                 vsock_frame(g, h, SHUTDOWN, flags=2),	# 6: the guest's SEND
+                                 vsock_frame(g, h, RW, b"c" * 10),	# 7: after its own SEND
+                                 vsock_frame(h, g, RST)])
+        rows = fields(capture, "virtio_vsock.seq", "virtio_vsock.analysis.state", "_ws.expert.message",
+                      extra=("-2",))
+        self.assertEqual((rows[4]["virtio_vsock.seq"], rows[4]["_ws.expert.message"]), ("100", ""))
+        self.assertEqual(rows[6]["_ws.expert.message"], "Data in a direction that was shut down")
+        self.assertEqual(rows[7]["virtio_vsock.analysis.state"], "5")	# closed
+
+    def test_no_window_reopens_for_a_sender_that_may_send_no_more(self):
+        # a stalled sender whose peer resets, or shuts down RCV (its kernel then
+        # refuses the sender's data), or that shut down SEND itself: the
+        # receiver's fwd_cnt frees its buffer, but no stalled sender gets credit
+        g, h = self.GUEST, self.HOST
+        ending = {"reset": (vsock_frame(h, g, RST, buf_alloc=100, fwd_cnt=100),
+                            "Connection reset without a shutdown"),
+                  "receiver's RCV": (vsock_frame(h, g, SHUTDOWN, flags=1, buf_alloc=100, fwd_cnt=100),
+                                     "Shutdown: the sender will receive no more"),
+                  "sender's SEND": (vsock_frame(h, g, CREDIT_UPDATE, buf_alloc=100, fwd_cnt=100), "")}
+        for name, (frame, expert) in ending.items():
+            with self.subTest(ending=name):
+                frames = [vsock_frame(g, h, REQUEST), vsock_frame(h, g, RESPONSE, buf_alloc=100),
+                          vsock_frame(g, h, RW, b"a" * 100)]
+                if name == "sender's SEND":
+                    frames.append(vsock_frame(g, h, SHUTDOWN, flags=2))
+                capture = write_capture(frames + [frame])
+                rows = fields(capture, "virtio_vsock.analysis.stall_frame", "_ws.expert.message", extra=("-2",))
+                self.assertEqual(rows[2]["_ws.expert.message"],
+                                 "Zero credit: the peer's buffer is full, the sender must stall")
+                self.assertEqual((rows[-1]["virtio_vsock.analysis.stall_frame"], rows[-1]["_ws.expert.message"]),
+                                 ("", expert))
+        # the same update without any of them reopens the window
+        capture = write_capture([vsock_frame(g, h, REQUEST), vsock_frame(h, g, RESPONSE, buf_alloc=100),
+                                 vsock_frame(g, h, RW, b"a" * 100),
+                                 vsock_frame(h, g, CREDIT_UPDATE, buf_alloc=100, fwd_cnt=100)])
+        rows = fields(capture, "virtio_vsock.analysis.stall_frame", "_ws.expert.message", extra=("-2",))
+        self.assertEqual((rows[3]["virtio_vsock.analysis.stall_frame"], rows[3]["_ws.expert.message"]),
+                         ("3", "Credit update reopens a closed window"))
+
     def test_rst_after_data_is_no_refusal(self):
         # the RESPONSE was lost by the capture (a full ring), data went both ways
         g, h = self.GUEST, self.HOST
@@ -643,6 +726,20 @@ class EdgesOfTheStream(unittest.TestCase):
                 in_6 = "6" if passes else ""	# one pass cannot know it yet
                 got = [(r["http.response.code"], r["virtio_vsock.segment.reassembled_in"]) for r in rows[3:6]]
                 self.assertEqual(got, [("", in_6), ("", in_6), ("200", "")], (closing[32 + 30], passes))
+
+    def test_lost_seqpacket_data_is_marked_on_the_next_message(self):
+        # fwd_cnt counts SEQPACKET bytes as it does STREAM ones
+        g, h = self.GUEST, self.HOST
+        capture = write_capture([
+            vsock_frame(g, h, REQUEST, vtype=SEQPACKET), vsock_frame(h, g, RESPONSE, vtype=SEQPACKET),
+            vsock_frame(g, h, RW, b"abc", vtype=SEQPACKET, flags=1),
+            vsock_frame(h, g, CREDIT_UPDATE, vtype=SEQPACKET, fwd_cnt=10),	# 7 bytes never captured
+            vsock_frame(g, h, RW, b"def", vtype=SEQPACKET, flags=1)])
+        for passes in ((), ("-2",)):
+            rows = fields(capture, "virtio_vsock.analysis.gap_bytes", "_ws.expert.message", extra=passes)
+            self.assertEqual([(r["virtio_vsock.analysis.gap_bytes"], r["_ws.expert.message"]) for r in rows[3:]],
+                             [("7", "fwd_cnt acknowledges bytes that were not captured"),
+                              ("7", "Previous segment(s) not captured")], passes)
 
     def test_empty_fragment_with_eom_ends_its_message(self):
         g, h = self.GUEST, self.HOST
