@@ -282,10 +282,11 @@ static void ask_follower(epan_dissect_t *edt)
  * about the selected frame: for a frame of a connection, the filter is the
  * connection's stream (the one vsockmon.stream shows).
  */
+static int hf_vsockmon_stream = -1;	/* set by find_our_protos() */
+
 static void ask_conversation_filter(epan_dissect_t *edt)
 {
-	int hf_stream = proto_registrar_get_id_byname("vsockmon.stream");
-	GPtrArray *found = edt->tree ? proto_find_first_finfo(edt->tree, hf_stream) : NULL;
+	GPtrArray *found = edt->tree ? proto_find_first_finfo(edt->tree, hf_vsockmon_stream) : NULL;
 	gchar *filter = conversation_filter_from_packet(&edt->pi);
 
 	if (found && found->len) {
@@ -342,6 +343,9 @@ static void find_our_protos(void)
 		if (our_protos[i] < 0)
 			die("order oracle: one of our protocols is not registered");
 	}
+	hf_vsockmon_stream = proto_registrar_get_id_byname("vsockmon.stream");
+	if (hf_vsockmon_stream < 0)
+		die("no vsockmon.stream field");
 	dump_views = getenv("FUZZ_ORDER_DUMP") != NULL;
 }
 
