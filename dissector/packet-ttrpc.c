@@ -168,32 +168,12 @@ static gboolean pb_next(tvbuff_t *tvb, int offset, int end, pb_field_t *field)
 static gboolean pb_length_overflows(tvbuff_t *tvb, int offset, int end)
 {
 	while (offset < end) {
-		guint64 key, value;
-		guint used = tvb_get_varint(tvb, offset, end - offset, &key, ENC_VARINT_PROTOBUF);
-		guint32 wire_type;
+		pb_field_t field = { 0 };
 
-		if (!used)
-			return FALSE;
-		offset += (int)used;
-		wire_type = (guint32)(key & 7);
-		if (wire_type == PB_FIXED64 || wire_type == PB_FIXED32) {
-			offset += wire_type == PB_FIXED64 ? 8 : 4;
-			continue;
-		}
-		if (wire_type != PB_VARINT && wire_type != PB_LEN)
-			return FALSE;
-		used = tvb_get_varint(tvb, offset, end - offset, &value, ENC_VARINT_PROTOBUF);
-		if (!used)
-			return FALSE;
-		offset += (int)used;
-		if (wire_type == PB_VARINT)
-			continue;
-		/* two varints of at most 10 bytes each are added to it */
-		if (value > (guint64)(G_MAXINT32 - 20))
-			return TRUE;
-		if (value > (guint64)(end - offset))
-			return FALSE;	/* protobuf stops there: a bounds error, shown as malformed */
-		offset += (int)value;
+		/* pb_next() refuses a length beyond the bytes, after reading it */
+		if (!pb_next(tvb, offset, end, &field))
+			return field.wire_type == PB_LEN && field.value > (guint64)(G_MAXINT32 - 20);
+		offset = field.end;
 	}
 	return FALSE;
 }
