@@ -300,7 +300,9 @@ static void check_rw_allowed(const struct vsock_conn *conn, const vsock_flow_t *
 		pa->found |= VSOCK_FOUND_DATA_AFTER_END;
 		return;
 	}
-	if (conn->state == VSOCK_STATE_REQUESTED)
+	/* the first data only: a capture that lost the RESPONSE (a full ring)
+	 * would otherwise mark every packet of the connection as an error */
+	if (conn->state == VSOCK_STATE_REQUESTED && !conn->live->data_seen)
 		pa->found |= VSOCK_FOUND_RW_BEFORE_HANDSHAKE;
 	/*
 	 * Only the sender's own SHUTDOWN (SEND) orders its data: both leave

@@ -684,6 +684,22 @@ class EdgesOfTheStream(unittest.TestCase):
         self.assertEqual((rows[4]["virtio_vsock.analysis.state"], rows[4]["_ws.expert.message"]),
                          ("6", "Connection reset without a shutdown"))
 
+    def test_lost_response_marks_only_the_first_data(self):
+        # the capture lost the RESPONSE: the first data says so, the rest of the
+        # connection is not a wall of errors; a RESPONSE seen late still counts
+        g, h = self.GUEST, self.HOST
+        capture = write_capture([vsock_frame(g, h, REQUEST), vsock_frame(g, h, RW, b"one"),
+                                 vsock_frame(h, g, RW, b"two"), vsock_frame(g, h, RW, b"three"),
+                                 vsock_frame(h, g, RESPONSE), vsock_frame(g, h, RW, b"four")])
+        for passes in ((), ("-2",)):
+            with self.subTest(passes=passes):
+                rows = fields(capture, "frame.number", "_ws.expert.message", extra=passes)
+                before = [int(r["frame.number"]) for r in rows
+                          if "Data before the connection was established" in r["_ws.expert.message"]]
+                self.assertEqual(before, [2])
+        handshake = fields(capture, "virtio_vsock.analysis.request_frame", display_filter="frame.number == 5")
+        self.assertEqual(handshake[0]["virtio_vsock.analysis.request_frame"], "1")
+
     def test_shutdown_naming_no_direction_shuts_nothing(self):
         g, h = self.GUEST, self.HOST
         capture = write_capture([vsock_frame(g, h, REQUEST), vsock_frame(h, g, RESPONSE),
