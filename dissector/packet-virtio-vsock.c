@@ -19,6 +19,7 @@ static int hf_virtio_dst_cid = -1;
 static int hf_virtio_src_port = -1;
 static int hf_virtio_dst_port = -1;
 static int hf_virtio_len = -1;
+static int hf_virtio_trailer = -1;
 static int hf_virtio_type = -1;
 static int hf_virtio_op = -1;
 static int hf_virtio_flags = -1;
@@ -253,6 +254,8 @@ static void check_monitor_op(packet_info *pinfo, const vsockmon_packet_t *pkt)
  * len is the payload length. A frame that carries all of it in its
  * reported length but not in the captured bytes was cut by the snapshot
  * length (a note); one whose reported length disagrees is malformed.
+ * Bytes beyond len are a trailer, as IP treats bytes beyond its total
+ * length: not this packet's data (see payload_length()).
  */
 static void check_payload_length(tvbuff_t *tvb, packet_info *pinfo, proto_item *len_ti,
 				 const vsockmon_packet_t *pkt, guint payload_offset)
@@ -260,7 +263,12 @@ static void check_payload_length(tvbuff_t *tvb, packet_info *pinfo, proto_item *
 	guint reported = (guint)tvb_reported_length_remaining(tvb, payload_offset);
 	guint captured = (guint)tvb_captured_length_remaining(tvb, payload_offset);
 
-	if (reported != pkt->virtio_len)
+	if (reported > pkt->virtio_len)
+		expert_add_info_format(pinfo, len_ti, &ei_virtio_len_mismatch,
+				       "len says %u payload bytes, the frame carries %u: the %u after them are "
+				       "a trailer, not this packet's data",
+				       pkt->virtio_len, reported, reported - pkt->virtio_len);
+	else if (reported != pkt->virtio_len)
 		expert_add_info_format(pinfo, len_ti, &ei_virtio_len_mismatch,
 				       "len says %u payload bytes, the frame carries %u",
 				       pkt->virtio_len, reported);
@@ -351,6 +359,27 @@ static void set_info_column(packet_info *pinfo, const vsockmon_packet_t *pkt)
 
 /* ---- payload ---- */
 
+/*
+ * The packet's data: len bytes, or what the frame holds if less (a frame
+ * cut short). Never more: stream offsets, credit, reassembly and Follow
+ * count what the receiver counts, and its fwd_cnt moves by len.
+ */
+static guint32 payload_length(tvbuff_t *tvb, const vsockmon_packet_t *pkt, guint payload_offset)
+{
+	return MIN((guint32)tvb_reported_length_remaining(tvb, payload_offset), pkt->virtio_len);
+}
+
+/* The bytes beyond len that were captured (a snapshot length may have cut
+ * them: never an exception here, which a frame without a tree would not see). */
+static void add_trailer(tvbuff_t *tvb, proto_tree *tree, const vsockmon_packet_t *pkt, guint payload_offset)
+{
+	guint trailer_offset = payload_offset + pkt->payload_len;
+	gint captured = tvb_captured_length_remaining(tvb, trailer_offset);
+
+	if (tree && captured > 0)
+		proto_tree_add_item(tree, hf_virtio_trailer, tvb, trailer_offset, captured, ENC_NA);
+}
+
 static void dissect_payload(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, proto_item *op_ti,
 			    vsockmon_packet_t *pkt, const vsock_pkt_analysis_t *pa, guint payload_offset)
 {
@@ -359,10 +388,10 @@ static void dissect_payload(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 	if (pkt->payload_len == 0) {
 		/* an empty fragment with EOM still ends its SEQPACKET message */
 		if (pa && (pa->found & VSOCK_FOUND_MSG_PART) && pkt->virtio_op == VIRTIO_VSOCK_OP_RW)
-			virtio_vsock_dissect_rw(tvb_new_subset_remaining(tvb, payload_offset), pinfo, tree, pkt, pa);
+			virtio_vsock_dissect_rw(tvb_new_subset_length(tvb, payload_offset, 0), pinfo, tree, pkt, pa);
 		return;
 	}
-	payload_tvb = tvb_new_subset_remaining(tvb, payload_offset);
+	payload_tvb = tvb_new_subset_length(tvb, payload_offset, pkt->payload_len);
 	if (pkt->virtio_op != VIRTIO_VSOCK_OP_RW) {
 		expert_add_info_format(pinfo, op_ti, &ei_virtio_payload_not_rw,
 				       "%u payload bytes on a %s packet: only RW carries data", pkt->payload_len,
@@ -434,7 +463,7 @@ static int dissect_virtio_vsock(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
 	check_monitor_op(pinfo, pkt);
 
 	payload_offset = MAX(pkt->hdr_len, VIRTIO_VSOCK_HDR_LEN);
-	pkt->payload_len = (guint32)tvb_reported_length_remaining(tvb, payload_offset);
+	pkt->payload_len = payload_length(tvb, pkt, payload_offset);
 	check_payload_length(tvb, pinfo, ti, pkt, payload_offset);
 	if (pkt->virtio_op == VIRTIO_VSOCK_OP_RST)
 		vsockmon_conv_mark_closed(pkt, pinfo);
@@ -447,6 +476,7 @@ static int dissect_virtio_vsock(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
 	}
 	set_info_column(pinfo, pkt);
 
+	add_trailer(tvb, virtio_tree, pkt, payload_offset);
 	dissect_payload(tvb, pinfo, tree, ti, pkt, pa, payload_offset);
 	if (pa && (pa->found & VSOCK_FOUND_STREAM_END))
 		virtio_vsock_end_stream(tvb, pinfo, tree, pkt, pa);
@@ -466,6 +496,9 @@ void proto_register_virtio_vsock(void)
 		  { "Source Port", "virtio_vsock.src_port", FT_UINT32, BASE_DEC, NULL, 0x0, NULL, HFILL } },
 		{ &hf_virtio_dst_port,
 		  { "Destination Port", "virtio_vsock.dst_port", FT_UINT32, BASE_DEC, NULL, 0x0, NULL, HFILL } },
+		{ &hf_virtio_trailer,
+		  { "Trailer (bytes beyond len)", "virtio_vsock.trailer", FT_BYTES, BASE_NONE, NULL, 0x0,
+		    NULL, HFILL } },
 		{ &hf_virtio_len,
 		  { "Length", "virtio_vsock.len", FT_UINT32, BASE_DEC, NULL, 0x0,
 		    "Payload length", HFILL } },

@@ -7,7 +7,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from vsmtest import (REQUEST, RESPONSE, RST, RW, fields, readable_copy, sample, tshark,  # noqa: E402
-                     vsock_frame)
+                     vsock_frame, write_capture)
 
 # epan/proto.h: expert groups and severities as tshark prints them
 PI_MALFORMED = str(0x07000000)
@@ -105,6 +105,33 @@ class UpperLayerPastTheSnaplen(unittest.TestCase):
         line = [ln for ln in table.splitlines() if "<->" in ln][0]
         # stream 0; <- 1 frame of 76 bytes; -> 3 frames (76 + 110 + 76 on the wire); 4 in all
         self.assertEqual(line.split()[3:10], ["0", "1", "76", "3", "262", "4", "338"])
+
+
+class BytesBeyondLen(unittest.TestCase):
+    """A frame carrying more than its header's len: the packet is len bytes
+    (what the receiver's fwd_cnt counts), the rest a trailer, as IP treats
+    bytes beyond its total length."""
+
+    @classmethod
+    def setUpClass(cls):
+        client, server = (3, 49152), (2, 7000)
+        long_rw = bytearray(vsock_frame(client, server, RW, b"abcdefgh"))
+        struct.pack_into("<I", long_rw, 32 + 24, 3)	# virtio len: 3 of the 8 bytes
+        cls.capture = write_capture([vsock_frame(client, server, REQUEST), vsock_frame(server, client, RESPONSE),
+                                     bytes(long_rw), vsock_frame(client, server, RW, b"ij")])
+
+    def test_payload_is_len_bytes_and_the_rest_a_trailer(self):
+        rows = fields(self.capture, "frame.number", "data.data", "virtio_vsock.trailer", "virtio_vsock.seq",
+                      "virtio_vsock.nxtseq", "_ws.expert.message", display_filter="virtio_vsock.op == 5")
+        self.assertEqual([(r["data.data"], r["virtio_vsock.trailer"], r["virtio_vsock.seq"], r["virtio_vsock.nxtseq"])
+                          for r in rows], [(b"abc".hex(), b"defgh".hex(), "0", "3"), (b"ij".hex(), "", "3", "5")])
+        self.assertIn("len says 3 payload bytes, the frame carries 8: the 5 after them are a trailer",
+                      rows[0]["_ws.expert.message"])
+
+    def test_follow_shows_len_bytes(self):
+        out = tshark("-r", self.capture, "-q", "-z", "follow,vsockmon,raw,0")
+        lines = [ln for ln in out.splitlines() if ln and all(c in "0123456789abcdef\t" for c in ln)]
+        self.assertEqual(lines, [b"abc".hex(), b"ij".hex()])
 
 
 class Malformed(unittest.TestCase):
