@@ -25,7 +25,7 @@ TYPES = {"STREAM": 1, "SEQPACKET": 2}
 OPS = {"INVALID": 0, "REQUEST": 1, "RESPONSE": 2, "RST": 3, "SHUTDOWN": 4, "RW": 5,
        "CREDIT UPDATE": 6, "CREDIT REQUEST": 7}
 MONITOR_OPS = {"CONNECT": 1, "DISCONNECT": 2, "CONTROL": 3, "PAYLOAD": 4}
-TRANSPORTS = {"NO_INFO": 0, "VMCI": 1, "VIRTIO": 2}
+TRANSPORTS = {"UNKNOWN": 0, "NO_INFO": 1, "VIRTIO": 2}	# linux/vsockmon.h
 
 # tcpdump prints flags in hex without 0x (print-vsock.c: "flags %x")
 HEADER = re.compile(r"^\s*(\d+)\s+(\S+ \S+) (\w+) \(len (\d+), type (\w+|Invalid type \(\d+\)), op ([A-Z ]+), flags ([0-9a-f]+), "
