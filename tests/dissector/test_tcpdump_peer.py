@@ -16,7 +16,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from vsmtest import SAMPLES, SHARED, fields, readable_copy  # noqa: E402
+from vsmtest import RW, SAMPLES, SHARED, fields, readable_copy, vsock_frame, write_capture  # noqa: E402
 
 FIXTURES = os.path.join(SHARED, "peer-fixtures", "tcpdump")
 
@@ -165,10 +165,9 @@ class TcpdumpOnOurCaptures(unittest.TestCase):
 
     def test_hex_flags_and_cut_frames(self):
         # flags print in hex (1a), a frame cut by the snaplen prints its captured length
-        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-        from vsmtest import RW, vsock_frame, write_capture
         whole = write_capture([vsock_frame((3, 1024), (2, 5000), RW, bytes(range(40)), flags=0x1a)])
-        cut = tempfile.mktemp(suffix=".pcap")
+        fd, cut = tempfile.mkstemp(suffix=".pcap")
+        os.close(fd)
         subprocess.run(["editcap", "-s", "90", whole, cut], check=True)
         os.chmod(cut, 0o644)
         for capture, length in ((whole, 116), (cut, 90)):
