@@ -13,6 +13,7 @@
 #include <vsockmon_wire.h>
 
 #include "args.h"
+#include "filter.h"
 #include "log.h"
 
 #ifndef VSOCKDUMP_VERSION
@@ -230,13 +231,73 @@ static enum run_mode pick_mode(const bool *seen)
 	return MODE_NONE;
 }
 
+/* Length of the well-formed UTF-8 sequence at @s, 0 if there is none. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t len = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 :
+		     s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+/*
+ * @s for a one-line message: control characters and bytes that are not
+ * UTF-8 as C escapes ("a\rb", "\xa0"), so a value holding \n or \r can't
+ * split or overwrite the line Wireshark or a terminal shows. Long values
+ * are cut with "...".
+ */
+static const char *printable(const char *s, char *buf, size_t len)
+{
+	static const char named[] = "\a\b\t\n\v\f\r";
+	static const char letters[] = "abtnvfr";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	while (*p) {
+		const char *pos = strchr(named, *p);
+		size_t seq = *p >= 0x80 ? utf8_len(p) : 1;
+		char piece[8];
+
+		if (pos)
+			snprintf(piece, sizeof(piece), "\\%c", letters[pos - named]);
+		else if (*p < 0x20 || *p == 0x7f || !seq)
+			snprintf(piece, sizeof(piece), "\\x%02x", *p);
+		else
+			snprintf(piece, sizeof(piece), "%.*s", (int)seq, (const char *)p);
+		if (n + strlen(piece) + 4 > len) {
+			snprintf(buf + n, len - n, "...");
+			break;
+		}
+		n += (size_t)snprintf(buf + n, len - n, "%s", piece);
+		p += seq ? seq : 1;
+	}
+	return buf;
+}
+
 static int bad_value(char *err, size_t err_len, const char *option,
 		     const char *value, const char *expected)
 {
+	char shown[128];
+
 	snprintf(err, err_len, "invalid value '%s' for --%s: expected %s",
-		 value, option, expected);
+		 printable(value, shown, sizeof(shown)), option, expected);
 	return -1;
 }
+
+/*
+ * Bytes the kernel's dev_valid_name() refuses in a new link's name: '/',
+ * ':' and what its isspace() (lib/ctype.c) calls space, which besides
+ * ' ' \t \n \v \f \r is 0xA0 (Latin-1 no-break space, also the second byte
+ * of UTF-8 'a grave'). Refused here, the name fails as a usage error (exit
+ * 1) rather than at link creation (exit 4). '%' is ours: the kernel reads
+ * it in a new link's name as a pattern ("vs%d" -> vs0), so the link made
+ * would not be the one we delete.
+ */
+static const char iface_bad_bytes[] = "/:% \t\n\v\f\r\xa0";
 
 static int handle_option(int c, const char *arg, struct vsockdump_opts *o,
 			 bool *seen, char *err, size_t err_len)
@@ -265,11 +326,11 @@ static int handle_option(int c, const char *arg, struct vsockdump_opts *o,
 		break;
 	case OPT_LOG_FILE: o->log_file = arg; break;
 	case OPT_IFACE:
-		/* the kernel reads '%' in a new link's name as a pattern ("vs%d" -> vs0) */
-		if (strlen(arg) > 15 || strpbrk(arg, "/:% \t\n") || !strcmp(arg, ".") || !strcmp(arg, ".."))
+		if (strlen(arg) > 15 || strpbrk(arg, iface_bad_bytes) ||
+		    !strcmp(arg, ".") || !strcmp(arg, ".."))
 			return bad_value(err, err_len, "iface", arg,
-					 "an interface name of at most 15 characters without '/', ':', '%' "
-					 "or spaces, not '.' or '..'");
+					 "an interface name of at most 15 bytes without '/', ':', '%' or "
+					 "whitespace (byte 0xA0 too, as in UTF-8 '\xc3\xa0'), not '.' or '..'");
 		o->iface_name = *arg ? arg : NULL;
 		break;
 	case OPT_KEEP: o->keep = true; break;
@@ -294,6 +355,44 @@ static int handle_option(int c, const char *arg, struct vsockdump_opts *o,
 		return -1;	/* caller words the error */
 	}
 	return 0;
+}
+
+/*
+ * getopt_long() said '?' or ':' for @what (the word it stopped on). For a
+ * long option given "=VALUE" although it takes none, glibc and musl set
+ * optopt to the option's val (0 for an unknown or ambiguous one): say that,
+ * not "unknown option" for a name that exists.
+ */
+static void option_error(int c, const char *what, char *err, size_t err_len)
+{
+	const char *value = strchr(what, '=');
+	char shown[128], shown_value[128];
+
+	printable(what, shown, sizeof(shown));
+	if (c == ':') {
+		snprintf(err, err_len, "option '%s' needs a value; run 'vsockdump --help'",
+			 shown);
+		return;
+	}
+	if (optopt && value && strncmp(what, "--", 2) == 0) {
+		for (const struct option *o = long_options; o->name; o++) {
+			if (o->val != optopt || o->has_arg != no_argument)
+				continue;
+			printable(value + 1, shown_value, sizeof(shown_value));
+			if (o->val == 'd' && value[1])
+				snprintf(err, err_len,
+					 "option '--%s' takes no value, got '%s'; give the filter "
+					 "after it instead: vsockdump -d '%s'",
+					 o->name, shown, shown_value);
+			else
+				snprintf(err, err_len,
+					 "option '--%s' takes no value, got '%s'; write '--%s' alone",
+					 o->name, shown, o->name);
+			return;
+		}
+	}
+	snprintf(err, err_len, "unknown option '%s'; run 'vsockdump --help' for the list",
+		 shown);
 }
 
 static int check_interface(const struct vsockdump_opts *o, char *err,
@@ -344,10 +443,7 @@ int args_parse(int argc, char **argv, struct vsockdump_opts *o,
 			const char *what = optind > 1 ? argv[optind - 1] : "?";
 
 			if (!failed)
-				snprintf(err, err_len, c == ':' ?
-					 "option '%s' needs a value; run 'vsockdump --help'" :
-					 "unknown option '%s'; run 'vsockdump --help' for the list",
-					 what);
+				option_error(c, what, err, err_len);
 			failed = true;
 			continue;
 		}
@@ -363,15 +459,39 @@ int args_parse(int argc, char **argv, struct vsockdump_opts *o,
 	if (o->mode == MODE_DUMP_BPF && optind < argc) {
 		o->dump_filter = join_words(argv + optind, argc - optind);
 		optind = argc;
+		/*
+		 * -d shows what a capture would attach: printing one of two
+		 * filters, or a guess at how to join them, would show a program
+		 * the user did not ask for. Refuse, naming both. A blank
+		 * filter is no filter (Wireshark's meaning for an empty one),
+		 * so with one blank the other is what both ask for.
+		 */
+		if (o->dump_filter && filter_is_blank(o->dump_filter)) {
+			free(o->dump_filter);
+			o->dump_filter = NULL;
+		}
+		if (o->dump_filter && !filter_is_blank(o->capture_filter)) {
+			char args[128], option[128];
+
+			printable(o->dump_filter, args, sizeof(args));
+			printable(o->capture_filter, option, sizeof(option));
+			snprintf(err, err_len,
+				 "two filters: '%s' as arguments and '%s' with --extcap-capture-filter; "
+				 "give only one (both must match: vsockdump -d '(%s) and (%s)')",
+				 args, option, option, args);
+			return -1;
+		}
 	}
 	/*
 	 * Wireshark's reload call repeats the dialog's current values, where a
 	 * boolflag may be followed by a value; only there are leftovers fine.
 	 */
 	if (optind < argc && o->mode != MODE_RELOAD) {
+		char shown[128];
+
 		snprintf(err, err_len,
 			 "unexpected argument '%s'; run 'vsockdump --help'",
-			 argv[optind]);
+			 printable(argv[optind], shown, sizeof(shown)));
 		return -1;
 	}
 	if (o->mode == MODE_NONE) {

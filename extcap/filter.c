@@ -706,7 +706,7 @@ static int assemble(struct codegen *cg, struct bpf_program *prog)
 
 /* ------------------------------------------------------------------ API */
 
-static bool is_blank(const char *text)
+bool filter_is_blank(const char *text)
 {
 	while (*text && isspace((unsigned char)*text))
 		text++;
@@ -749,7 +749,7 @@ int filter_compile(const char *text, unsigned int snaplen,
 	prog->bf_len = 0;
 	prog->bf_insns = NULL;
 	err[0] = '\0';
-	if (text && !is_blank(text)) {
+	if (text && !filter_is_blank(text)) {
 		root = parse_all(text, err);
 		if (!root)
 			return -1;

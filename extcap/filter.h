@@ -17,6 +17,7 @@
 #ifndef VSOCKDUMP_FILTER_H
 #define VSOCKDUMP_FILTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <pcap/bpf.h>
 
@@ -42,5 +43,8 @@ int filter_compile(const char *text, unsigned int snaplen,
 		   struct bpf_program *prog, char err[FILTER_ERR_LEN]);
 
 void filter_free(struct bpf_program *prog);
+
+/* @text is no filter at all: empty or only white space. */
+bool filter_is_blank(const char *text);
 
 #endif /* VSOCKDUMP_FILTER_H */

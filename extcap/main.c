@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "args.h"
@@ -232,6 +233,27 @@ out_close:
 
 /* ------------------------------------------------------------------ main */
 
+/*
+ * A capture refused for its options still opens and closes its fifo, as
+ * run_capture() does for a bad filter: dumpcap waits for a writer, and
+ * only one that comes and goes makes it stop and show our stderr. Only an
+ * existing fifo: a usage error must not create or truncate a file.
+ */
+static void release_fifo_reader(const struct vsockdump_opts *o)
+{
+	char err[ERR_LEN];
+	struct stat st;
+	FILE *out;
+
+	if (o->mode != MODE_CAPTURE || !o->fifo || strcmp(o->fifo, "-") == 0 ||
+	    stat(o->fifo, &st) < 0 || !S_ISFIFO(st.st_mode))
+		return;
+	install_signal_handlers();	/* a stop ends the wait for the reader */
+	out = output_open(o->fifo, &stop_requested, err, sizeof(err));
+	if (out)
+		fclose(out);
+}
+
 static int run(const struct vsockdump_opts *o, const char *argv0)
 {
 	switch (o->mode) {
@@ -269,14 +291,18 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (args_parse(argc, argv, &opts, err, sizeof(err)) < 0) {
+		fail(EXIT_USAGE, err);
+		release_fifo_reader(&opts);
 		args_free(&opts);
-		return fail(EXIT_USAGE, err);
+		return EXIT_USAGE;
 	}
 	if (log_init(opts.log_level, opts.log_file) < 0) {
 		snprintf(err, sizeof(err), "cannot open log file %s: %s; choose a writable path",
 			 opts.log_file, strerror(errno));
+		fail(EXIT_USAGE, err);
+		release_fifo_reader(&opts);
 		args_free(&opts);
-		return fail(EXIT_USAGE, err);
+		return EXIT_USAGE;
 	}
 	install_signal_handlers();
 	/* only a capture needs privileges; everything else runs without any */

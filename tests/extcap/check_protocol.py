@@ -8,7 +8,9 @@
   binary really accepts, with its default.
 - Filter validation answers the way extcap.c's cb_verify_filter expects:
   empty stdout for a valid filter, one line naming the bad token otherwise.
-- Option errors: exit code 1 and one line on stderr that says what to do.
+- Option errors: exit code 1 and one line on stderr (UTF-8, control
+  characters escaped) that says what to do; a refused capture still opens
+  and closes Wireshark's fifo so dumpcap stops waiting for a writer.
 - Listing calls are fast and change nothing (interface list unchanged).
 - Without privileges a capture fails with exit 3 and the setcap hint.
 
@@ -46,7 +48,8 @@ def fail(msg):
 
 
 def run(binary, *args, **kw):
-    return subprocess.run([binary, *args], capture_output=True, text=True,
+    kw.setdefault("text", True)
+    return subprocess.run([binary, *args], capture_output=True,
                           timeout=kw.pop("timeout", 10), **kw)
 
 
@@ -297,25 +300,108 @@ def check_errors(binary):
         # would not be the one we delete
         (["--capture", "--fifo", "-", "--iface", "vs%d"], "--iface"),
         (["--capture", "--fifo", "-", "--iface", ".."], "--iface"),
+        # whitespace the kernel's dev_valid_name() refuses (isspace() of its
+        # lib/ctype.c, 0xA0 included): a usage error, not exit 4 from the
+        # kernel at link creation; the value is shown escaped, on one line
+        (["--capture", "--fifo", "-", "--iface", "vs\rmon"], ["--iface", "'vs\\rmon'"]),
+        (["--capture", "--fifo", "-", "--iface", "vs\vmon"], ["--iface", "'vs\\vmon'"]),
+        (["--capture", "--fifo", "-", "--iface", "vs\fmon"], ["--iface", "'vs\\fmon'"]),
+        (["--capture", "--fifo", "-", "--iface", "vs\nmon"], ["--iface", "'vs\\nmon'"]),
+        (["--capture", "--fifo", "-", "--iface", "v\u00e0"], "--iface"),      # UTF-8 c3 a0
+        (["--capture", "--fifo", "-", "--iface", b"vs\xa0mon"], "--iface"),   # Latin-1 NBSP
+        (["--capture", "--fifo", "-", "--existing", "x", "--iface", "a\rb"], "--iface"),
         (["--capture", "--fifo", "-", "--snaplen"], "needs a value"),
+        # a value given to an option that takes none: say so, not "unknown option"
+        (["--dump-bpf=X"], ["'--dump-bpf' takes no value", "'--dump-bpf=X'", "-d 'X'"]),
+        (["--dump=port 1"], ["'--dump-bpf' takes no value", "-d 'port 1'"]),
+        (["--capture", "--fifo", "-", "--keep=yes"], ["'--keep' takes no value", "'--keep=yes'"]),
+        (["--extcap-interfaces=1"], "'--extcap-interfaces' takes no value"),
+        (["--bogus=1"], "unknown option '--bogus=1'"),
+        # -d with a filter both as arguments and as --extcap-capture-filter:
+        # refused, naming both, rather than one silently dropped
+        (["-d", "--extcap-capture-filter", "op rst", "port", "1"],
+         ["two filters", "'port 1'", "'op rst'", "--extcap-capture-filter",
+          "-d '(op rst) and (port 1)'"]),
+        (["--dump-bpf", "port 1", "--extcap-capture-filter", "port 1"], "two filters"),
+        (["--capture", "--fifo", "-", "--extcap-capture-filter", "op rst", "port 1"],
+         "unexpected argument 'port 1'"),
         (["--capture", "--fifo", "-", "--extcap-capture-filter", "port x"], "'x'"),
         (["--extcap-interfaces", "--log-file", "/nonexistent/dir/log"], "log file"),
     ]
-    for argv, needle in cases:
-        r = run(binary, *argv)
-        err = r.stderr.strip()
+    for argv, needles in cases:
+        if isinstance(needles, str):
+            needles = [needles]
+        # bytes, not text: universal newlines would hide a \r, and Wireshark
+        # shows stderr as UTF-8
+        r = run(binary, *argv, text=False)
+        try:
+            err = r.stderr.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            fail(f"{argv}: stderr {r.stderr!r} is not UTF-8")
+            continue
         if r.returncode != EXIT_USAGE:
             fail(f"{argv}: exit {r.returncode}, want {EXIT_USAGE}; stderr {err!r}")
-        elif needle not in err or "\n" in err:
-            fail(f"{argv}: stderr {err!r} is not one line mentioning {needle!r}")
+        elif any(n not in err for n in needles) or re.search(r"[\x00-\x1f\x7f]", err):
+            fail(f"{argv}: stderr {err!r} is not one line mentioning {needles!r}")
         elif r.stdout:
             fail(f"{argv}: unexpected stdout {r.stdout!r}")
+    # a blank filter is no filter: with the other one there is no conflict
+    for argv in (["-d", "--extcap-capture-filter", "", "op", "rst"],
+                 ["-d", "--extcap-capture-filter", "op rst", " "]):
+        r = run(binary, *argv)
+        if r.returncode != 0 or "ldh      [62]" not in r.stdout:
+            fail(f"{argv}: exit {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr!r}; "
+                 "want the program of 'op rst'")
+    check_usage_error_fifo(binary)
     r = run(binary, "--help")
     if r.returncode != 0 or "--extcap-interfaces" not in r.stdout:
         fail(f"--help: exit {r.returncode}")
     r = run(binary, "--version")
     if r.returncode != 0 or not re.match(r"vsockdump \d+\.\d+", r.stdout):
         fail(f"--version: {r.stdout!r}")
+
+
+def check_usage_error_fifo(binary):
+    """A capture refused for its options opens and closes Wireshark's fifo,
+    as for a bad filter: dumpcap waits for a writer and only then stops and
+    shows the error. A path that is not a fifo is left alone (no file
+    created or truncated by a usage error)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        fifo = os.path.join(tmp, "fifo")
+        os.mkfifo(fifo)
+        for bad in (["--iface", "vs\rmon"], ["--snaplen", "10"], ["--keep=1"],
+                    ["--log-file", os.path.join(tmp, "no", "such", "log")]):
+            argv = ["--capture", "--fifo", fifo, *bad]
+            proc = subprocess.Popen([binary, *argv], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE)
+            try:
+                reader = subprocess.run(["timeout", "5", "cat", fifo],
+                                        capture_output=True, timeout=10)
+                rc = proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                rc = proc.wait()
+                reader = None
+            err = proc.stderr.read().decode(errors="backslashreplace").strip()
+            proc.stderr.close()
+            if reader is None or reader.returncode != 0:
+                fail(f"{argv}: the fifo's reader waited in vain for a writer "
+                     f"(vsockdump exit {rc}: {err!r})")
+            elif reader.stdout:
+                fail(f"{argv}: wrote {reader.stdout[:40]!r} to the fifo")
+            if rc != EXIT_USAGE:
+                fail(f"{argv}: exit {rc}, want {EXIT_USAGE}: {err!r}")
+        plain = os.path.join(tmp, "keep.pcapng")
+        with open(plain, "wb") as f:
+            f.write(b"earlier capture")
+        r = run(binary, "--capture", "--fifo", plain, "--snaplen", "10")
+        with open(plain, "rb") as f:
+            if r.returncode != EXIT_USAGE or f.read() != b"earlier capture":
+                fail(f"usage error with --fifo {plain}: exit {r.returncode}, file changed")
+        missing = os.path.join(tmp, "new.pcapng")
+        run(binary, "--capture", "--fifo", missing, "--snaplen", "10")
+        if os.path.exists(missing):
+            fail(f"usage error with --fifo {missing}: the file was created")
 
 
 def links():
