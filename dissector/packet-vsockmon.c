@@ -378,12 +378,34 @@ static gboolean opens_connection(tvbuff_t *tvb, const vsockmon_packet_t *pkt)
 	return tvb_get_letohs(tvb, op_offset) != VIRTIO_VSOCK_OP_RESPONSE;
 }
 
+/*
+ * The header of a transport we cannot read is hdr_len bytes: a frame that
+ * ends inside it is malformed, one cut inside it by the snapshot length
+ * gets a note (as the virtio layer says of its own header). Either way no
+ * exception. Returns how many of its bytes the frame has (reported).
+ */
+static guint unknown_header_length(tvbuff_t *rest, packet_info *pinfo, const vsockmon_packet_t *pkt)
+{
+	guint avail = pkt->hdr_len;
+
+	if (tvb_reported_length(rest) < avail) {
+		expert_add_info_format(pinfo, pkt->hdr_len_item, &ei_vsockmon_short_frame,
+				       "Frame ends %u bytes into the %u-byte transport header",
+				       tvb_reported_length(rest), pkt->hdr_len);
+		avail = tvb_reported_length(rest);
+	}
+	if (tvb_captured_length(rest) < avail)
+		expert_add_info_format(pinfo, pkt->hdr_len_item, &ei_vsockmon_snaplen,
+				       "Only %u of the %u transport header bytes were captured (snapshot length)",
+				       tvb_captured_length(rest), pkt->hdr_len);
+	return avail;
+}
+
 /* The transport header and payload: through the transport table, else data. */
 static void dissect_transport(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 			      vsockmon_packet_t *pkt)
 {
 	tvbuff_t *rest = tvb_new_subset_remaining(tvb, VSOCKMON_HDR_LEN);
-	tvbuff_t *payload;
 	guint hdr_len;
 
 	if (tvb_reported_length(rest) == 0 && pkt->hdr_len == 0) {
@@ -394,13 +416,13 @@ static void dissect_transport(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tre
 		return;
 	vsockmon_set_info_column(pinfo, pkt);
 	/* A transport we cannot read: its header is hdr_len bytes, the payload what follows. */
-	hdr_len = MIN(pkt->hdr_len, tvb_reported_length(rest));
-	if (hdr_len)
-		proto_tree_add_item(tree, hf_vsockmon_transport_header, rest, 0, hdr_len, ENC_NA);
-	payload = tvb_new_subset_remaining(rest, hdr_len);
-	pkt->payload_len = tvb_reported_length(payload);
-	if (tvb_captured_length(payload) > 0)
-		vsockmon_dissect_payload(payload, pinfo, tree, pkt);
+	hdr_len = unknown_header_length(rest, pinfo, pkt);
+	if (hdr_len)	/* what was captured of it */
+		proto_tree_add_item(tree, hf_vsockmon_transport_header, rest, 0,
+				    MIN(hdr_len, tvb_captured_length(rest)), ENC_NA);
+	pkt->payload_len = tvb_reported_length(rest) - hdr_len;
+	if (tvb_captured_length(rest) > hdr_len)
+		vsockmon_dissect_payload(tvb_new_subset_remaining(rest, hdr_len), pinfo, tree, pkt);
 }
 
 static int dissect_vsockmon(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
@@ -748,7 +770,7 @@ void proto_register_vsockmon(void)
 	static ei_register_info ei[] = {
 		{ &ei_vsockmon_short_frame,
 		  { "vsockmon.short_frame", PI_MALFORMED, PI_ERROR,
-		    "Frame is shorter than the vsockmon header", EXPFILL } },
+		    "Frame is shorter than the vsockmon header or the transport header it announces", EXPFILL } },
 		{ &ei_vsockmon_snaplen,
 		  { "vsockmon.snaplen", PI_UNDECODED, PI_NOTE,
 		    "Frame was cut by the capture's snapshot length", EXPFILL } },

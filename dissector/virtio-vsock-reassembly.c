@@ -15,6 +15,7 @@
 
 #include <epan/dissectors/packet-tcp.h>
 #include <epan/prefs.h>
+#include <epan/proto_data.h>
 #include <epan/reassemble.h>
 
 /*
@@ -26,6 +27,7 @@
 typedef struct vsock_pdu {
 	guint32 seq;		/* first byte */
 	guint32 nxtpdu;		/* one past the last byte (a guess while one_more_segment) */
+	guint32 filled;		/* first pass: one past the last byte it has so far */
 	guint32 id;		/* reassembly id: the frame that started it */
 	guint32 last_frame;	/* the frame that completed it (0: still open) */
 	gboolean one_more_segment;	/* the upper layer asked for "one more segment" */
@@ -39,6 +41,17 @@ static gboolean reassemble_messages = TRUE;
 
 static reassembly_table stream_table;
 static reassembly_table message_table;
+
+/*
+ * First pass: the PDU each direction started last (key: the direction's
+ * tree of PDUs). A PDU read until the end takes every later byte, so when
+ * one is open it is that one: the peer's RST ends it (see
+ * virtio_vsock_end_stream()).
+ */
+static wmem_map_t *last_pdus;
+
+/* Per-frame data (file scope): the peer's PDU the RST ended in this frame. */
+#define PEER_PDU_KEY 0x70656572	/* "peer" */
 
 static int hf_segments = -1;
 static int hf_segment = -1;
@@ -123,9 +136,11 @@ static vsock_pdu_t *start_pdu(vsockmon_packet_t *pkt, packet_info *pinfo, guint3
 	vsock_pdu_t *pdu = wmem_new0(wmem_file_scope(), vsock_pdu_t);
 
 	pdu->seq = seq;
+	pdu->filled = seq;
 	pdu->id = pinfo->num;
 	set_pdu_end(pdu, data_end, pinfo->desegment_len);
 	wmem_tree_insert32(pdus, seq, pdu);
+	wmem_map_insert(last_pdus, pdus, pdu);
 	return pdu;
 }
 
@@ -170,6 +185,8 @@ static guint32 add_to_pdu(tvbuff_t *tvb, guint offset, guint32 cur, guint32 seg_
 	/* differences, not offsets: both run across a wrap */
 	take = MIN(seg_end - cur, pdu->nxtpdu - cur);
 	last = take == pdu->nxtpdu - cur;
+	if (!PINFO_FD_VISITED(pinfo))
+		pdu->filled = cur + take;
 	head = fragment_add(&stream_table, tvb, offset, pinfo, pdu->id, NULL, cur - pdu->seq, take, !last);
 	/*
 	 * On the first pass a PDU can complete twice in one frame: handed up,
@@ -286,22 +303,23 @@ static void dissect_stream_segment(tvbuff_t *tvb, packet_info *pinfo, proto_tree
 	}
 }
 
-void virtio_vsock_end_stream(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, vsockmon_packet_t *pkt,
-			     const vsock_pkt_analysis_t *pa)
+/*
+ * The PDU's stream ended at offset end: the PDU read until then goes up
+ * (on the first pass, it ends here). pkt is the record the upper layer
+ * gets, of the PDU's direction; so are pinfo's addresses (the reassembly
+ * key) and ports.
+ */
+static void end_pdu(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, vsockmon_packet_t *pkt,
+		    vsock_pdu_t *pdu, guint32 end)
 {
-	wmem_tree_t *pdus = vsock_conn_pdus(vsock_conn_of(pkt), pkt->flow, FALSE);
-	/* the PDU holding the stream's last byte (once ended here, it ends at pa->seq) */
-	vsock_pdu_t *pdu = pdus ? pdu_holding(pdus, pa->seq - 1, pinfo->num) : NULL;
 	tvbuff_t *end_tvb = tvb_new_subset_length(tvb, 0, 0);
 	fragment_head *head;
 	tvbuff_t *pdu_tvb;
 
-	if (!reassemble_stream || !pdu || !pdu->until_end)
-		return;
 	/* an empty last fragment at the stream's end completes the PDU here */
-	head = fragment_add(&stream_table, end_tvb, 0, pinfo, pdu->id, NULL, pa->seq - pdu->seq, 0, FALSE);
+	head = fragment_add(&stream_table, end_tvb, 0, pinfo, pdu->id, NULL, end - pdu->seq, 0, FALSE);
 	if (!PINFO_FD_VISITED(pinfo)) {
-		pdu->nxtpdu = pa->seq;
+		pdu->nxtpdu = end;
 		pdu->last_frame = pinfo->num;
 	}
 	pdu_tvb = process_reassembled_data(end_tvb, 0, pinfo, "Reassembled VSOCK", head, &segment_items, NULL,
@@ -313,6 +331,82 @@ void virtio_vsock_end_stream(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree
 	pkt->tcpinfo->flags = TH_FIN;
 	pinfo->can_desegment = 0;
 	vsockmon_dispatch_payload(pdu_tvb, pinfo, tree, pkt);
+}
+
+/*
+ * The PDU of the RST receiver's direction that this RST ends: the last one
+ * that direction started, when it reads until the end and nothing ended it
+ * yet. Later passes find it where the first one put it.
+ */
+static vsock_pdu_t *peer_pdu_ended(packet_info *pinfo, wmem_tree_t *peer_pdus)
+{
+	vsock_pdu_t *pdu;
+
+	if (PINFO_FD_VISITED(pinfo))
+		return (vsock_pdu_t *)p_get_proto_data(wmem_file_scope(), pinfo, proto_virtio_vsock, PEER_PDU_KEY);
+	pdu = peer_pdus ? (vsock_pdu_t *)wmem_map_lookup(last_pdus, peer_pdus) : NULL;
+	if (!pdu || !pdu->until_end || pdu->last_frame)
+		return NULL;
+	p_add_proto_data(wmem_file_scope(), pinfo, proto_virtio_vsock, PEER_PDU_KEY, pdu);
+	return pdu;
+}
+
+/*
+ * The peer's PDU goes up as the peer's data: the reassembly key has its
+ * direction's addresses, and the upper layer gets its addresses, ports and
+ * flow. The frame keeps its own (the columns are filled in afterwards).
+ */
+static void end_peer_pdu(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const vsockmon_packet_t *pkt,
+			 vsock_pdu_t *pdu)
+{
+	vsockmon_packet_t *peer = (vsockmon_packet_t *)wmem_memdup(pinfo->pool, pkt, sizeof(*pkt));
+	address src, dst;
+	guint32 srcport = pinfo->srcport, destport = pinfo->destport;
+
+	copy_address_shallow(&src, &pinfo->src);
+	copy_address_shallow(&dst, &pinfo->dst);
+	copy_address_shallow(&peer->src, &pkt->dst);
+	copy_address_shallow(&peer->dst, &pkt->src);
+	peer->src_cid = pkt->dst_cid;
+	peer->dst_cid = pkt->src_cid;
+	peer->src_port = pkt->dst_port;
+	peer->dst_port = pkt->src_port;
+	peer->flow = !pkt->flow;
+	copy_address_shallow(&pinfo->src, &peer->src);
+	copy_address_shallow(&pinfo->dst, &peer->dst);
+	pinfo->srcport = peer->src_port;
+	pinfo->destport = peer->dst_port;
+	/* the end is where its bytes stopped: nothing can follow the connection's end */
+	end_pdu(tvb, pinfo, tree, peer, pdu, pdu->filled);
+	copy_address_shallow(&pinfo->src, &src);
+	copy_address_shallow(&pinfo->dst, &dst);
+	pinfo->srcport = srcport;
+	pinfo->destport = destport;
+}
+
+void virtio_vsock_end_stream(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, vsockmon_packet_t *pkt,
+			     const vsock_pkt_analysis_t *pa)
+{
+	struct vsock_conn *conn = vsock_conn_of(pkt);
+	wmem_tree_t *pdus = vsock_conn_pdus(conn, pkt->flow, FALSE);
+	/* the PDU holding the stream's last byte (once ended here, it ends at pa->seq) */
+	vsock_pdu_t *pdu = pdus ? pdu_holding(pdus, pa->seq - 1, pinfo->num) : NULL;
+
+	if (!reassemble_stream)
+		return;
+	if (pdu && pdu->until_end)
+		end_pdu(tvb, pinfo, tree, pkt, pdu, pa->seq);
+	/*
+	 * The RST that ends the connection ends both streams: in Linux an RST
+	 * from either side tears the whole connection down (TCP waits for the
+	 * sender's FIN, which never comes). The receiver's SHUTDOWN (RCV) is
+	 * no end: it crosses data already queued, which still arrives.
+	 */
+	if (pkt->virtio_op == VIRTIO_VSOCK_OP_RST) {
+		pdu = peer_pdu_ended(pinfo, vsock_conn_pdus(conn, !pkt->flow, FALSE));
+		if (pdu)
+			end_peer_pdu(tvb, pinfo, tree, pkt, pdu);
+	}
 }
 
 /* ---- SEQPACKET messages ---- */
@@ -417,4 +511,5 @@ void virtio_vsock_reassembly_register(int proto)
 
 	reassembly_table_register(&stream_table, &addresses_reassembly_table_functions);
 	reassembly_table_register(&message_table, &addresses_reassembly_table_functions);
+	last_pdus = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), g_direct_hash, g_direct_equal);
 }

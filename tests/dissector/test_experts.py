@@ -107,6 +107,55 @@ class UpperLayerPastTheSnaplen(unittest.TestCase):
         self.assertEqual(line.split()[3:10], ["0", "1", "76", "3", "262", "4", "338"])
 
 
+class UnknownTransportHeaderPastTheEnd(unittest.TestCase):
+    """A transport the monitor layer cannot read still announces its header's
+    length: a frame that ends inside that header is malformed, as one that
+    ends inside the virtio header is; one cut there by the snapshot length
+    gets a note. Neither throws, and the frame still reaches the tables."""
+
+    @classmethod
+    def setUpClass(cls):
+        def monitor(transport, hdr_len, rest):
+            return struct.pack("<QQIIHHHH", 3, 2, 1024, 1234, 4, transport, hdr_len, 0) + rest
+        cls.capture = write_cut_capture([
+            (monitor(7, 40, b"x" * 10), 42),	# unknown transport, frame ends 10 bytes into its header
+            (monitor(1, 8, b"x" * 3), 35),	# NO_INFO, read the same way
+            (monitor(7, 40, b"x" * 50), 40),	# whole on the wire, cut by the snapshot length
+            (monitor(7, 12, b"x" * 12 + b"data"), 48)])	# whole: header and payload
+        cls.frames = {int(r["frame.number"]): r for r in fields(cls.capture, *EXPERT_FIELDS,
+                                                                "vsockmon.transport_header")}
+
+    def test_frame_ending_inside_the_header_is_malformed(self):
+        for number, text in ((1, "Frame ends 10 bytes into the 40-byte transport header"),
+                             (2, "Frame ends 3 bytes into the 8-byte transport header")):
+            with self.subTest(frame=number):
+                row = self.frames[number]
+                self.assertIn(text, row["_ws.expert.message"])
+                self.assertIn(PI_MALFORMED, row["_ws.expert.group"].split(","))
+                self.assertIn(PI_ERROR, row["_ws.expert.severity"].split(","))
+                self.assertEqual(row["_ws.malformed"], "_ws.malformed")
+                self.assertNotIn("_ws.malformed", row["frame.protocols"])
+
+    def test_header_cut_by_the_snapshot_length_is_a_note(self):
+        row = self.frames[3]
+        self.assertIn("Only 8 of the 40 transport header bytes were captured", row["_ws.expert.message"])
+        self.assertEqual(row["vsockmon.transport_header"], (b"x" * 8).hex())
+        self.assertEqual(row["_ws.malformed"], "")
+        self.assertNotIn(PI_MALFORMED, row["_ws.expert.group"].split(","))
+        self.assertNotIn(PI_ERROR, row["_ws.expert.severity"].split(","))
+
+    def test_whole_header_has_no_length_fault(self):
+        row = self.frames[4]
+        self.assertEqual(row["_ws.expert.message"], "Unknown transport")
+        self.assertEqual(row["frame.protocols"], "vsockmon:data")
+
+    def test_every_frame_reaches_the_conversation_table(self):
+        table = tshark("-r", self.capture, "-q", "-z", "conv,vsockmon")
+        line = [ln for ln in table.splitlines() if "<->" in ln][0]
+        # stream 0; <- none; -> 4 frames of 42 + 35 + 82 + 48 bytes on the wire
+        self.assertEqual(line.split()[3:10], ["0", "0", "0", "4", "207", "4", "207"])
+
+
 class BytesBeyondLen(unittest.TestCase):
     """A frame carrying more than its header's len: the packet is len bytes
     (what the receiver's fwd_cnt counts), the rest a trailer, as IP treats

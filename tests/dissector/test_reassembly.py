@@ -8,7 +8,8 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from vsmtest import CREDIT_UPDATE, REQUEST, RESPONSE, RW, fields, vsock_frame, write_capture  # noqa: E402
+from vsmtest import (CREDIT_UPDATE, REQUEST, RESPONSE, RST, RW, SHUTDOWN, fields, http_until_close,  # noqa: E402
+                     vsock_frame, write_capture)
 
 PASSES = ((), ("-2",))
 GUEST, HOST = (3, 40000), (2, 8080)
@@ -126,6 +127,60 @@ class HttpPipelined(unittest.TestCase):
                 self.assertEqual(bytes.fromhex(rows[4]["virtio_vsock.reassembled.data"]),
                                  first + second[:20])
                 self.assertEqual(rows[4]["virtio_vsock.segment.reassembled_in"], "5" if passes else "")
+
+
+class HttpBodyUntilClose(unittest.TestCase):
+    """A response body without a length is read "until FIN": whichever RST
+    ends the connection ends it, the receiver's too (Linux tears the whole
+    connection down on an RST from either side, so no byte can follow)."""
+    CLIENT, SERVER = (3, 50000), (2, 8080)
+    RESPONSE = (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nfirst part "
+                b"second part\n")
+
+    def rows(self, capture, passes):
+        return by_frame(capture, "_ws.col.Source", "http.response.code", "virtio_vsock.segment.reassembled_in",
+                        "virtio_vsock.reassembled.data", extra=passes + HTTP)
+
+    def assert_body_in(self, rows, frame, segments, passes):
+        got = {n: (r["http.response.code"], r["virtio_vsock.segment.reassembled_in"]) for n, r in rows.items()}
+        want = {n: ("", "") for n in rows}
+        want.update({n: ("", str(frame) if passes else "") for n in segments})	# one pass cannot know it yet
+        want[frame] = ("200", "")
+        self.assertEqual(got, want)
+        self.assertEqual(bytes.fromhex(rows[frame]["virtio_vsock.reassembled.data"]), self.RESPONSE)
+
+    def test_body_completes_at_the_receivers_rst(self):
+        # frame 6: the client resets while the body is open; frame 7 is its
+        # second RST, after the end: nothing more goes up there
+        c, s = self.CLIENT, self.SERVER
+        capture = write_capture(http_until_close(c, s, vsock_frame(c, s, RST)))
+        for passes in PASSES:
+            with self.subTest(passes=passes):
+                rows = self.rows(capture, passes)
+                self.assert_body_in(rows, 6, (4, 5), passes)
+                # handed up as the server's data, in a frame that stays the client's
+                self.assertEqual(rows[6]["_ws.col.Source"], "3")
+
+    def test_receivers_shutdown_does_not_end_the_body(self):
+        # SHUTDOWN (RCV) crosses data already queued, which still arrives
+        # (frame 6): the body ends at the client's RST, frame 7
+        c, s = self.CLIENT, self.SERVER
+        frames = http_until_close(c, s, vsock_frame(s, c, RST))
+        for flags in (1, 3):	# RCV; RCV and SEND
+            capture = write_capture(frames[:4] + [vsock_frame(c, s, SHUTDOWN, flags=flags), frames[4],
+                                                  vsock_frame(c, s, RST)])
+            for passes in PASSES:
+                with self.subTest(flags=flags, passes=passes):
+                    self.assert_body_in(self.rows(capture, passes), 7, (4, 6), passes)
+
+    def test_body_ended_by_the_senders_shutdown_goes_up_once(self):
+        # the server's SHUTDOWN (SEND) ends the body in frame 6; the client's
+        # RST in frame 7 ends the connection, and has nothing left to end
+        c, s = self.CLIENT, self.SERVER
+        capture = write_capture(http_until_close(c, s, vsock_frame(s, c, SHUTDOWN, flags=3)))
+        for passes in PASSES:
+            with self.subTest(passes=passes):
+                self.assert_body_in(self.rows(capture, passes), 6, (4, 5), passes)
 
 
 if __name__ == "__main__":
