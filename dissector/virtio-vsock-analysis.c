@@ -20,6 +20,8 @@ typedef struct vsock_flow {
 					 * kernel's tx_cnt, which the peer's fwd_cnt counts against */
 	guint32 buf_alloc;		/* latest receive buffer size it announced */
 	guint32 fwd_cnt;		/* latest consumed-byte count it announced */
+	guint32 shrunk_end;		/* shrunk: end of its widest window before (fwd_cnt + buf_alloc) */
+	gboolean shrunk;		/* its buffer shrank and its window has not caught up yet */
 	guint32 gap_bytes;		/* bytes the peer acknowledged that we never saw */
 	guint32 stall_frame;		/* RW that used up its credit (0: not stalled) */
 	nstime_t stall_time;
@@ -62,6 +64,10 @@ struct vsock_conn {
 static vsock_frame_log_t records;
 #define RECORD_CHUNK_BITS 14
 
+/* a record keeps the state in 4 bits, the findings in 28 */
+G_STATIC_ASSERT(VSOCK_STATE_REFUSED < 1u << 4);
+G_STATIC_ASSERT(VSOCK_FOUND_RESET_HALF_CLOSED < 1u << 28);
+
 /* The details of the few packets with findings that have some, in frame order. */
 static vsock_frame_log_t extras;
 #define EXTRA_CHUNK_BITS 12
@@ -93,6 +99,7 @@ static gint ett_analysis = -1;
 
 static expert_field ei_zero_credit = EI_INIT;
 static expert_field ei_credit_exceeded = EI_INIT;
+static expert_field ei_credit_shrunk = EI_INIT;
 static expert_field ei_credit_request = EI_INIT;
 static expert_field ei_credit_answer = EI_INIT;
 static expert_field ei_window_reopened = EI_INIT;
@@ -102,6 +109,7 @@ static expert_field ei_acked_unseen = EI_INIT;
 static expert_field ei_handshake = EI_INIT;
 static expert_field ei_refused = EI_INIT;
 static expert_field ei_reset = EI_INIT;
+static expert_field ei_reset_half_closed = EI_INIT;
 static expert_field ei_orderly_close = EI_INIT;
 static expert_field ei_shutdown_send = EI_INIT;
 static expert_field ei_shutdown_rcv = EI_INIT;
@@ -283,9 +291,20 @@ static void on_rst(struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_t *peer
 		return;
 	}
 	note_stream_end(me, pkt, pa);
+	/*
+	 * Linux shuts both directions before its RST: virtio_transport_close()
+	 * sends SHUTDOWN with RCV and SEND unless the peer shut both already,
+	 * and the RST comes from the side whose peer shut both (its close(), or
+	 * virtio_transport_recv_connected() at that SHUTDOWN) or from the closer
+	 * after VSOCK_CLOSE_TIMEOUT. An RST after a half-close aborts the
+	 * direction still open: a reset, but not one "without a shutdown".
+	 */
 	if (conn->state == VSOCK_STATE_CLOSING) {
 		conn->state = VSOCK_STATE_CLOSED;
 		pa->found |= VSOCK_FOUND_ORDERLY_CLOSE;
+	} else if (conn->state == VSOCK_STATE_HALF_CLOSED) {
+		conn->state = VSOCK_STATE_RESET;
+		pa->found |= VSOCK_FOUND_RESET_HALF_CLOSED;
 	} else {
 		conn->state = VSOCK_STATE_RESET;
 		pa->found |= VSOCK_FOUND_RESET;
@@ -360,7 +379,27 @@ static void note_stream_offsets(vsock_flow_t *me, vsock_pkt_analysis_t *pa)
 	pa->seq = me->tx_bytes;
 }
 
-/* The credit the sender had: what the peer's buffer holds minus what is in flight. */
+/*
+ * Data its sender queued before the peer's shrink reached it may go up to the
+ * end of the wider window it knew (note_buffer_shrink()): no violation. The
+ * receiving kernel may still drop what its new buffer cannot hold
+ * (virtio_transport_inc_rx_pkt() against its current buf_alloc).
+ */
+static gboolean within_shrunk_window(const vsock_flow_t *me, const vsock_flow_t *peer,
+				     const vsockmon_packet_t *pkt)
+{
+	return peer->shrunk && counter_diff(peer->shrunk_end, me->tx_bytes + me->tx_base + pkt->payload_len) >= 0;
+}
+
+/*
+ * The credit the sender had: what the peer's buffer holds minus what is in
+ * flight, as virtio_transport_get_credit() counts it. Since "vsock/virtio:
+ * cap TX credit to local buffer size" (mainline 6.19, and stable) a Linux
+ * sender also caps it at its own buf_alloc; older ones do not, and judging
+ * them by the smaller buffer would call their legal sends exceeded. So the
+ * credit is the peer's grant: a newer sender whose own buffer is smaller
+ * stops short of it, and that stall gets no zero-credit expert.
+ */
 static void note_credit(vsock_flow_t *me, const vsock_flow_t *peer, packet_info *pinfo,
 			const vsockmon_packet_t *pkt, vsock_pkt_analysis_t *pa)
 {
@@ -373,7 +412,8 @@ static void note_credit(vsock_flow_t *me, const vsock_flow_t *peer, packet_info 
 	pa->credit = peer->buf_alloc > in_flight ? peer->buf_alloc - in_flight : 0;
 	pa->in_flight = in_flight + pkt->payload_len;
 	if (pkt->payload_len > pa->credit) {
-		pa->found |= VSOCK_FOUND_CREDIT_EXCEEDED;
+		pa->found |= within_shrunk_window(me, peer, pkt) ? VSOCK_FOUND_CREDIT_SHRUNK :
+								    VSOCK_FOUND_CREDIT_EXCEEDED;
 	} else if (pkt->payload_len > 0 && pa->credit == pkt->payload_len) {
 		pa->found |= VSOCK_FOUND_ZERO_CREDIT;
 		me->stall_frame = pinfo->num;
@@ -514,6 +554,29 @@ static gboolean announces_nothing(const vsockmon_packet_t *pkt)
 	return pkt->virtio_op == VIRTIO_VSOCK_OP_RST && pkt->buf_alloc == 0 && pkt->fwd_cnt == 0;
 }
 
+/*
+ * A receiver that shrinks its buffer (setsockopt: the kernel's
+ * virtio_transport_notify_buffer_size() sends a CREDIT_UPDATE at once) takes
+ * back credit its peer may have used already: data queued before the update
+ * arrived may reach the end of the window it replaced (fwd_cnt + buf_alloc),
+ * and nothing tells when the peer saw it. Keep the widest such end until the
+ * announced window reaches it again (a stale end would mislead once the
+ * counters wrap).
+ */
+static void note_buffer_shrink(vsock_flow_t *me, const vsockmon_packet_t *pkt)
+{
+	guint32 old_end = me->fwd_cnt + me->buf_alloc;
+	guint32 new_end = pkt->fwd_cnt + pkt->buf_alloc;
+
+	if (me->announced && pkt->buf_alloc < me->buf_alloc && counter_diff(old_end, new_end) > 0 &&
+	    (!me->shrunk || counter_diff(old_end, me->shrunk_end) > 0)) {
+		me->shrunk_end = old_end;
+		me->shrunk = TRUE;
+	}
+	if (me->shrunk && counter_diff(new_end, me->shrunk_end) >= 0)
+		me->shrunk = FALSE;
+}
+
 static void analyze_announcement(struct vsock_conn *conn, vsock_flow_t *me, vsock_flow_t *peer,
 				 packet_info *pinfo, const vsockmon_packet_t *pkt, vsock_pkt_analysis_t *pa)
 {
@@ -527,6 +590,7 @@ static void analyze_announcement(struct vsock_conn *conn, vsock_flow_t *me, vsoc
 	note_credit_answer(peer, pinfo, pkt, pa);
 	note_unseen_bytes(conn, me, peer, pkt, pa);
 	note_window_reopened(me, peer, pinfo, pkt, pa);
+	note_buffer_shrink(me, pkt);
 	me->buf_alloc = pkt->buf_alloc;
 	me->fwd_cnt = pkt->fwd_cnt;
 	me->announced = TRUE;
@@ -664,6 +728,8 @@ static void show_credit(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, pro
 	add_generated_uint(tree, hf_in_flight, tvb, pa->in_flight);
 	if (pa->found & VSOCK_FOUND_CREDIT_EXCEEDED)
 		expert_add_info(pinfo, at, &ei_credit_exceeded);
+	if (pa->found & VSOCK_FOUND_CREDIT_SHRUNK)
+		expert_add_info(pinfo, at, &ei_credit_shrunk);
 	if (pa->found & VSOCK_FOUND_ZERO_CREDIT)
 		expert_add_info(pinfo, at, &ei_zero_credit);
 }
@@ -738,6 +804,8 @@ static void show_connection(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 	}
 	if (pa->found & VSOCK_FOUND_RESET)
 		expert_add_info(pinfo, at, &ei_reset);
+	if (pa->found & VSOCK_FOUND_RESET_HALF_CLOSED)
+		expert_add_info(pinfo, at, &ei_reset_half_closed);
 	if (pa->found & VSOCK_FOUND_ORDERLY_CLOSE)
 		expert_add_info(pinfo, at, &ei_orderly_close);
 	if (pa->found & VSOCK_FOUND_HALF_CLOSE)
@@ -849,6 +917,9 @@ void virtio_vsock_analysis_register(int proto)
 		{ &ei_credit_exceeded,
 		  { "virtio_vsock.analysis.credit_exceeded", PI_PROTOCOL, PI_ERROR,
 		    "Sender exceeded the credit granted", EXPFILL } },
+		{ &ei_credit_shrunk,
+		  { "virtio_vsock.analysis.credit_shrunk", PI_SEQUENCE, PI_NOTE,
+		    "Sent beyond a shrunk receive buffer, within the credit of the larger one before", EXPFILL } },
 		{ &ei_credit_request,
 		  { "virtio_vsock.analysis.credit_request", PI_SEQUENCE, PI_CHAT,
 		    "CREDIT_REQUEST answered by a CREDIT_UPDATE", EXPFILL } },
@@ -876,6 +947,9 @@ void virtio_vsock_analysis_register(int proto)
 		{ &ei_reset,
 		  { "virtio_vsock.analysis.reset", PI_SEQUENCE, PI_WARN,
 		    "Connection reset without a shutdown", EXPFILL } },
+		{ &ei_reset_half_closed,
+		  { "virtio_vsock.analysis.reset.half_closed", PI_SEQUENCE, PI_WARN,
+		    "Connection reset with one direction still open (after a half-close)", EXPFILL } },
 		{ &ei_orderly_close,
 		  { "virtio_vsock.analysis.closed", PI_SEQUENCE, PI_CHAT,
 		    "Connection closed after shutdown", EXPFILL } },

@@ -22,7 +22,7 @@ typedef enum {
 	VSOCK_STATE_HALF_CLOSED,	/* one side shut a direction down */
 	VSOCK_STATE_CLOSING,		/* both directions shut down, no RST yet */
 	VSOCK_STATE_CLOSED,		/* orderly: shutdown, then RST */
-	VSOCK_STATE_RESET,		/* RST without a shutdown first */
+	VSOCK_STATE_RESET,		/* RST before both directions were shut down */
 	VSOCK_STATE_REFUSED,		/* REQUEST answered by RST */
 } vsock_state_t;
 
@@ -54,6 +54,8 @@ enum {
 	VSOCK_FOUND_DATA_AFTER_END = 1u << 21,	/* RW after the RST that ended the connection */
 	VSOCK_FOUND_EMPTY_SHUTDOWN = 1u << 22,	/* SHUTDOWN with neither RCV nor SEND */
 	VSOCK_FOUND_STREAM_END = 1u << 23,	/* STREAM sender's SHUTDOWN(SEND) or RST: seq = its end */
+	VSOCK_FOUND_CREDIT_SHRUNK = 1u << 24,	/* beyond a shrunk buffer's credit, within the old buffer's */
+	VSOCK_FOUND_RESET_HALF_CLOSED = 1u << 25,	/* RST with one direction still open */
 };
 
 /* A SEQPACKET message being (or having been) joined. */
@@ -98,8 +100,8 @@ typedef struct vsock_pkt_extra {
  */
 typedef struct vsock_pkt_analysis {
 	guint32 frame;
-	guint32 found : 24;	/* VSOCK_FOUND_* */
-	guint32 state : 8;	/* vsock_state_t after this packet */
+	guint32 found : 28;	/* VSOCK_FOUND_* */
+	guint32 state : 4;	/* vsock_state_t after this packet */
 	guint32 seq;		/* STREAM RW: offset of its first byte; SEQPACKET RW: fragment number */
 	guint32 credit;		/* credit the sender had before this RW */
 	guint32 in_flight;	/* bytes sent and not yet consumed by the peer, this RW included */

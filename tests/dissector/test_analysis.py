@@ -15,7 +15,7 @@ from vsmtest import (CREDIT_UPDATE, REQUEST, RESPONSE, RST, RW, SAMPLES, SEQPACK
                      SHUTDOWN, fields, frame_numbers, http_until_close, make_home, readable_copy,
                      sample, tshark, vsock_frame, write_capture)
 
-CREDIT_EXPERTS = ("Zero credit", "exceeded the credit", "reopens a closed window")
+CREDIT_EXPERTS = ("Zero credit", "exceeded the credit", "reopens a closed window", "shrunk receive buffer")
 
 
 def manifest(name):
@@ -262,7 +262,10 @@ class CraftedFaults(unittest.TestCase):
 
     def test_connection(self):
         self.expert(10, "Data in a direction that was shut down")
-        self.expert(11, "Connection reset without a shutdown")
+        # frame 9 shut the client's sending side only: the RST aborts the other
+        self.expert(11, "Connection reset with one direction still open (after a half-close)")
+        self.assertNotIn("without a shutdown", self.found[11])
+        self.expert(15, "Connection reset without a shutdown")
         self.expert(13, "Data before the connection was established")
         self.expert(20, "SEQPACKET message cut: the connection ended before its EOM")
         self.assertEqual((self.field(20, "cut_message_frame"), self.field(20, "cut_message_bytes")), ("18", "17"))
@@ -277,6 +280,120 @@ class CraftedFaults(unittest.TestCase):
         zero = {m for m in found.values() if "Zero credit" in m}
         self.assertEqual(len(zero), 1)
         self.assertGreater(sum("Zero credit" in m for m in found.values()), 5)
+
+
+class KernelCreditAndClose(unittest.TestCase):
+    """What Linux's virtio_transport_common.c does, not what a naive reading of
+    the counters says: a receiver shrinking its buffer, a sender with a small
+    buffer of its own, an RST after a half-close."""
+
+    GUEST, HOST = (3, 40000), (2, 8080)
+    SHRUNK = "Sent beyond a shrunk receive buffer, within the credit of the larger one before"
+    EXCEEDED = "Sender exceeded the credit granted"
+
+    def rows(self, capture, *names, passes=("-2",)):
+        return {int(r["frame.number"]): r
+                for r in fields(capture, "frame.number", "_ws.expert.message", *names, extra=passes)}
+
+    def test_data_sent_before_a_shrink_arrived_is_no_violation(self):
+        # the host shrinks its buffer from 1000 to 500 bytes (setsockopt: the
+        # kernel's virtio_transport_notify_buffer_size() sends a CREDIT_UPDATE)
+        # while 600 guest bytes are in flight; the guest queued 300 more before
+        # that update reached it: up to the old window's end (fwd_cnt 0 + 1000)
+        # that is credit it had, beyond it a violation whatever it saw
+        g, h = self.GUEST, self.HOST
+        capture = write_capture([
+            vsock_frame(g, h, REQUEST), vsock_frame(h, g, RESPONSE, buf_alloc=1000),
+            vsock_frame(g, h, RW, b"a" * 600),
+            vsock_frame(h, g, CREDIT_UPDATE, buf_alloc=500),	# 4: the shrink
+            vsock_frame(g, h, RW, b"b" * 300),	# 5: 900 <= 1000, sent before 4 arrived
+            vsock_frame(g, h, RW, b"c" * 200),	# 6: 1100 > 1000: no buffer ever allowed it
+            vsock_frame(h, g, CREDIT_UPDATE, buf_alloc=300, fwd_cnt=600),	# 7: shrinks again, window 900
+            vsock_frame(g, h, RW, b"d" * 100),	# 8: > 900, and beyond the old window too
+            vsock_frame(h, g, CREDIT_UPDATE, buf_alloc=500, fwd_cnt=1200),	# 9: window 1700
+            vsock_frame(g, h, RW, b"e" * 400)])	# 10: 1600: within the window, no grace needed
+        names = ("virtio_vsock.analysis.credit", "virtio_vsock.analysis.bytes_in_flight",
+                 "virtio_vsock.analysis.previous_buf_alloc")
+        for passes in ((), ("-2",)):
+            with self.subTest(passes=passes):
+                rows = self.rows(capture, *names, passes=passes)
+                self.assertEqual((rows[4]["virtio_vsock.analysis.previous_buf_alloc"],
+                                  rows[4]["_ws.expert.message"]), ("1000", "Receive buffer size changed"))
+                # the credit field stays what the latest announcement leaves
+                self.assertEqual((rows[5]["virtio_vsock.analysis.credit"],
+                                  rows[5]["virtio_vsock.analysis.bytes_in_flight"]), ("0", "900"))
+                self.assertEqual(rows[5]["_ws.expert.message"], self.SHRUNK)
+                self.assertEqual(rows[6]["_ws.expert.message"], self.EXCEEDED)
+                self.assertEqual(rows[8]["_ws.expert.message"], self.EXCEEDED)
+                self.assertEqual((rows[10]["virtio_vsock.analysis.credit"], rows[10]["_ws.expert.message"]),
+                                 ("500", ""))
+
+    def test_two_shrinks_keep_the_widest_window(self):
+        # two shrinks in a row before the sender could see either: the first
+        # window (1000) still bounds what it may have sent
+        g, h = self.GUEST, self.HOST
+        capture = write_capture([
+            vsock_frame(g, h, REQUEST), vsock_frame(h, g, RESPONSE, buf_alloc=1000),
+            vsock_frame(g, h, RW, b"a" * 400),
+            vsock_frame(h, g, CREDIT_UPDATE, buf_alloc=600),
+            vsock_frame(h, g, CREDIT_UPDATE, buf_alloc=200),
+            vsock_frame(g, h, RW, b"b" * 600),	# 6: 1000: the first window's end
+            vsock_frame(g, h, RW, b"c")])	# 7: one byte beyond every window
+        rows = self.rows(capture)
+        self.assertEqual(rows[6]["_ws.expert.message"], self.SHRUNK)
+        self.assertEqual(rows[7]["_ws.expert.message"], self.EXCEEDED)
+
+    def test_sender_is_judged_by_the_peers_buffer_not_its_own(self):
+        # mainline's "vsock/virtio: cap TX credit to local buffer size" makes a
+        # sender stop at min(peer buf_alloc, own buf_alloc); older kernels use
+        # the peer's alone, so only that is a limit: a guest announcing a
+        # 100-byte buffer may send 1000 bytes into the host's 1000
+        g, h = self.GUEST, self.HOST
+        capture = write_capture([
+            vsock_frame(g, h, REQUEST, buf_alloc=100), vsock_frame(h, g, RESPONSE, buf_alloc=1000),
+            vsock_frame(g, h, RW, b"a" * 300, buf_alloc=100),
+            vsock_frame(g, h, RW, b"b" * 700, buf_alloc=100)])
+        rows = self.rows(capture, "virtio_vsock.analysis.credit")
+        self.assertEqual((rows[3]["virtio_vsock.analysis.credit"], rows[3]["_ws.expert.message"]), ("1000", ""))
+        self.assertEqual((rows[4]["virtio_vsock.analysis.credit"], rows[4]["_ws.expert.message"]),
+                         ("700", "Zero credit: the peer's buffer is full, the sender must stall"))
+
+    def test_reset_after_a_half_close_names_the_open_direction(self):
+        # Linux closes both directions before its RST (virtio_transport_close()
+        # sends SHUTDOWN RCV|SEND unless the peer shut both already): an RST
+        # after a half-close aborts the direction still open; there was a
+        # shutdown, though, and the expert must not say otherwise
+        g, h = self.GUEST, self.HOST
+        capture = write_capture([
+            vsock_frame(g, h, REQUEST), vsock_frame(h, g, RESPONSE),
+            vsock_frame(g, h, RW, b"request"),
+            vsock_frame(g, h, SHUTDOWN, flags=2),	# 4: the guest's shutdown(SHUT_WR)
+            vsock_frame(h, g, RW, b"part of the answer"),	# 5
+            vsock_frame(h, g, RST)])	# 6: the host aborts its own direction
+        for passes in ((), ("-2",)):
+            with self.subTest(passes=passes):
+                rows = self.rows(capture, "virtio_vsock.analysis.state", passes=passes)
+                self.assertEqual(rows[4]["virtio_vsock.analysis.state"], "3")	# half-closed
+                self.assertEqual(rows[5]["_ws.expert.message"], "")
+                self.assertEqual((rows[6]["virtio_vsock.analysis.state"], rows[6]["_ws.expert.message"]),
+                                 ("6", "Connection reset with one direction still open (after a half-close)"))
+        self.assertIn(" reset", tshark("-r", capture, "-q", "-z", "conv,vsockmon"))
+
+    def test_close_after_a_half_close_is_orderly(self):
+        # what the kernel does after the guest's shutdown(SHUT_WR): the host's
+        # close() sends SHUTDOWN RCV|SEND, the guest (its peer shut both) the
+        # RST; or both shut their sending side, then one RST
+        g, h = self.GUEST, self.HOST
+        for host_shutdown in (3, 2):
+            with self.subTest(host_shutdown=host_shutdown):
+                capture = write_capture([
+                    vsock_frame(g, h, REQUEST), vsock_frame(h, g, RESPONSE),
+                    vsock_frame(g, h, SHUTDOWN, flags=2), vsock_frame(h, g, RW, b"answer"),
+                    vsock_frame(h, g, SHUTDOWN, flags=host_shutdown), vsock_frame(g, h, RST)])
+                rows = self.rows(capture, "virtio_vsock.analysis.state")
+                self.assertEqual(rows[5]["virtio_vsock.analysis.state"], "4")	# closing
+                self.assertEqual((rows[6]["virtio_vsock.analysis.state"], rows[6]["_ws.expert.message"]),
+                                 ("5", "Connection closed after shutdown"))
 
 
 class TtrpcAcrossSegments(unittest.TestCase):
