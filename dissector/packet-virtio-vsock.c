@@ -6,6 +6,7 @@
  * checks between the two headers, and the payload hand-off.
  */
 #include "virtio-vsock-analysis.h"
+#include "virtio-vsock-split.h"
 #include "vsockmon-text.h"
 
 #include <epan/expert.h>
@@ -20,6 +21,9 @@ static int hf_virtio_src_port = -1;
 static int hf_virtio_dst_port = -1;
 static int hf_virtio_len = -1;
 static int hf_virtio_trailer = -1;
+static int hf_virtio_split_packet_len = -1;
+static int hf_virtio_split_offset = -1;
+static int hf_virtio_split_preceding = -1;
 static int hf_virtio_type = -1;
 static int hf_virtio_op = -1;
 static int hf_virtio_flags = -1;
@@ -41,6 +45,7 @@ static expert_field ei_virtio_addr_mismatch = EI_INIT;
 static expert_field ei_virtio_op_mismatch = EI_INIT;
 static expert_field ei_virtio_len_mismatch = EI_INIT;
 static expert_field ei_virtio_len_snaplen = EI_INIT;
+static expert_field ei_virtio_len_split_tap = EI_INIT;
 static expert_field ei_virtio_payload_not_rw = EI_INIT;
 static expert_field ei_virtio_unknown_type = EI_INIT;
 static expert_field ei_virtio_unknown_op = EI_INIT;
@@ -253,17 +258,26 @@ static void check_monitor_op(packet_info *pinfo, const vsockmon_packet_t *pkt)
 /*
  * len is the payload length. A frame that carries all of it in its
  * reported length but not in the captured bytes was cut by the snapshot
- * length (a note); one whose reported length disagrees is malformed.
- * Bytes beyond len are a trailer, as IP treats bytes beyond its total
- * length: not this packet's data (see payload_length()).
+ * length (a note); one whose reported length disagrees is malformed,
+ * unless it is a fragment of a packet vhost split whose tap copied more
+ * (virtio-vsock-split.h: a kernel bug, the fragment is all there).
+ * Other bytes beyond len are a trailer, as IP treats bytes beyond its
+ * total length: not this packet's data (see payload_length()).
  */
 static void check_payload_length(tvbuff_t *tvb, packet_info *pinfo, proto_item *len_ti,
-				 const vsockmon_packet_t *pkt, guint payload_offset)
+				 const vsockmon_packet_t *pkt, guint payload_offset,
+				 const vsock_split_frag_t *frag)
 {
 	guint reported = (guint)tvb_reported_length_remaining(tvb, payload_offset);
 	guint captured = (guint)tvb_captured_length_remaining(tvb, payload_offset);
 
-	if (reported > pkt->virtio_len)
+	if (reported > pkt->virtio_len && frag->kind != VSOCK_SPLIT_NONE)
+		expert_add_info_format(pinfo, len_ti, &ei_virtio_len_split_tap,
+				       "vhost split a %u-byte packet: this fragment is its bytes %u-%u, the tap "
+				       "copied %u bytes more (Linux bug, fixed by commit 5f344d809e01)",
+				       frag->packet_len, frag->packet_offset, frag->packet_offset + pkt->virtio_len - 1,
+				       reported - pkt->virtio_len);
+	else if (reported > pkt->virtio_len)
 		expert_add_info_format(pinfo, len_ti, &ei_virtio_len_mismatch,
 				       "len says %u payload bytes, the frame carries %u: the %u after them are "
 				       "a trailer, not this packet's data",
@@ -276,6 +290,12 @@ static void check_payload_length(tvbuff_t *tvb, packet_info *pinfo, proto_item *
 		expert_add_info_format(pinfo, len_ti, &ei_virtio_len_snaplen,
 				       "Only %u of %u payload bytes were captured (snapshot length)",
 				       captured, reported);
+	if (captured < reported && captured < frag->frame_offset + pkt->virtio_len &&
+	    frag->kind != VSOCK_SPLIT_NONE)
+		expert_add_info_format(pinfo, len_ti, &ei_virtio_len_snaplen,
+				       "Only %u of this fragment's %u bytes were captured (snapshot length)",
+				       captured > frag->frame_offset ? captured - frag->frame_offset : 0,
+				       pkt->virtio_len);
 }
 
 /* ---- columns ---- */
@@ -371,13 +391,33 @@ static guint32 payload_length(tvbuff_t *tvb, const vsockmon_packet_t *pkt, guint
 
 /* The bytes beyond len that were captured (a snapshot length may have cut
  * them: never an exception here, which a frame without a tree would not see). */
-static void add_trailer(tvbuff_t *tvb, proto_tree *tree, const vsockmon_packet_t *pkt, guint payload_offset)
+static void add_trailer(tvbuff_t *tvb, proto_tree *tree, const vsockmon_packet_t *pkt, guint data_offset)
 {
-	guint trailer_offset = payload_offset + pkt->payload_len;
+	guint trailer_offset = data_offset + pkt->payload_len;
 	gint captured = tvb_captured_length_remaining(tvb, trailer_offset);
 
 	if (tree && captured > 0)
 		proto_tree_add_item(tree, hf_virtio_trailer, tvb, trailer_offset, captured, ENC_NA);
+}
+
+/* Where a vhost fragment lies in its packet, and the earlier fragments'
+ * bytes a "whole packet" tap frame carries before it. */
+static void add_split_fields(tvbuff_t *tvb, proto_tree *tree, const vsock_split_frag_t *frag,
+			     guint payload_offset)
+{
+	proto_item *ti;
+	guint captured;
+
+	if (!tree || frag->kind == VSOCK_SPLIT_NONE)
+		return;
+	ti = proto_tree_add_uint(tree, hf_virtio_split_packet_len, tvb, 0, 0, frag->packet_len);
+	proto_item_set_generated(ti);
+	ti = proto_tree_add_uint(tree, hf_virtio_split_offset, tvb, 0, 0, frag->packet_offset);
+	proto_item_set_generated(ti);
+	captured = (guint)tvb_captured_length_remaining(tvb, payload_offset);
+	if (frag->frame_offset && captured)
+		proto_tree_add_item(tree, hf_virtio_split_preceding, tvb, payload_offset,
+				    MIN(captured, frag->frame_offset), ENC_NA);
 }
 
 static void dissect_payload(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, proto_item *op_ti,
@@ -439,7 +479,8 @@ static int dissect_virtio_vsock(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
 	proto_item *ti;
 	proto_tree *virtio_tree;
 	guint avail;
-	guint payload_offset;
+	guint payload_offset, data_offset;
+	vsock_split_frag_t frag;
 
 	if (!pkt)
 		return 0;	/* only the vsockmon layer knows the header length */
@@ -463,8 +504,10 @@ static int dissect_virtio_vsock(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
 	check_monitor_op(pinfo, pkt);
 
 	payload_offset = MAX(pkt->hdr_len, VIRTIO_VSOCK_HDR_LEN);
-	pkt->payload_len = payload_length(tvb, pkt, payload_offset);
-	check_payload_length(tvb, pinfo, ti, pkt, payload_offset);
+	vsock_split_classify(pinfo, pkt, (guint32)tvb_reported_length_remaining(tvb, payload_offset), &frag);
+	data_offset = payload_offset + frag.frame_offset;
+	pkt->payload_len = payload_length(tvb, pkt, data_offset);
+	check_payload_length(tvb, pinfo, ti, pkt, payload_offset, &frag);
 	if (pkt->virtio_op == VIRTIO_VSOCK_OP_RST)
 		vsockmon_conv_mark_closed(pkt, pinfo);
 	pa = virtio_vsock_analyze(pinfo, pkt);
@@ -476,8 +519,9 @@ static int dissect_virtio_vsock(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
 	}
 	set_info_column(pinfo, pkt);
 
-	add_trailer(tvb, virtio_tree, pkt, payload_offset);
-	dissect_payload(tvb, pinfo, tree, ti, pkt, pa, payload_offset);
+	add_split_fields(tvb, virtio_tree, &frag, payload_offset);
+	add_trailer(tvb, virtio_tree, pkt, data_offset);
+	dissect_payload(tvb, pinfo, tree, ti, pkt, pa, data_offset);
 	if (pa && (pa->found & VSOCK_FOUND_STREAM_END))
 		virtio_vsock_end_stream(tvb, pinfo, tree, pkt, pa);
 	return tvb_captured_length(tvb);
@@ -499,6 +543,17 @@ void proto_register_virtio_vsock(void)
 		{ &hf_virtio_trailer,
 		  { "Trailer (bytes beyond len)", "virtio_vsock.trailer", FT_BYTES, BASE_NONE, NULL, 0x0,
 		    NULL, HFILL } },
+		{ &hf_virtio_split_packet_len,
+		  { "Split packet length", "virtio_vsock.split.packet_len", FT_UINT32, BASE_DEC, NULL, 0x0,
+		    "Host-side tap frame of a packet vhost split across the guest's receive buffers: "
+		    "the whole packet's payload length", HFILL } },
+		{ &hf_virtio_split_offset,
+		  { "Fragment offset", "virtio_vsock.split.offset", FT_UINT32, BASE_DEC, NULL, 0x0,
+		    "Offset of this fragment's data in the packet vhost split", HFILL } },
+		{ &hf_virtio_split_preceding,
+		  { "Earlier fragments (copied by the tap)", "virtio_vsock.split.preceding", FT_BYTES, BASE_NONE,
+		    NULL, 0x0, "Bytes of the split packet before this fragment, which the kernel's tap "
+		    "copied into this frame too", HFILL } },
 		{ &hf_virtio_len,
 		  { "Length", "virtio_vsock.len", FT_UINT32, BASE_DEC, NULL, 0x0,
 		    "Payload length", HFILL } },
@@ -555,6 +610,9 @@ void proto_register_virtio_vsock(void)
 		{ &ei_virtio_len_mismatch,
 		  { "virtio_vsock.len.mismatch", PI_MALFORMED, PI_ERROR,
 		    "len differs from the payload the frame carries", EXPFILL } },
+		{ &ei_virtio_len_split_tap,
+		  { "virtio_vsock.len.split_tap", PI_PROTOCOL, PI_NOTE,
+		    "Tap frame of a vhost-split packet carries more than its fragment (kernel bug)", EXPFILL } },
 		{ &ei_virtio_len_snaplen,
 		  { "virtio_vsock.len.snaplen", PI_UNDECODED, PI_NOTE,
 		    "Payload cut by the snapshot length", EXPFILL } },
@@ -582,6 +640,7 @@ void proto_register_virtio_vsock(void)
 	virtio_vsock_handle = register_dissector("virtio_vsock", dissect_virtio_vsock, proto_virtio_vsock);
 	virtio_vsock_analysis_register(proto_virtio_vsock);
 	virtio_vsock_reassembly_register(proto_virtio_vsock);
+	vsock_split_register(proto_virtio_vsock);
 }
 
 void proto_reg_handoff_virtio_vsock(void)

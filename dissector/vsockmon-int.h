@@ -31,7 +31,8 @@ typedef struct vsockmon_conv {
 	guint32 stream;		/* vsockmon.stream, 0-based like tcp.stream */
 	guint32 first_frame;
 	guint32 closed_frame;	/* first frame after which a CONNECT starts a new stream (0: open) */
-	gboolean flow0_is_low;	/* the first frame's sender is key endpoint 0: its direction is flow 0 */
+	guint8 flow0_is_low;	/* the first frame's sender is key endpoint 0: its direction is flow 0 */
+	guint8 split_seen;	/* a tap frame of a vhost-split packet (virtio-vsock-split.c) */
 	struct vsockmon_conv *prev;	/* the pair's connection before this one */
 	void *transport_state;	/* the transport layer's connection analysis */
 } vsockmon_conv_t;

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * virtio-vsock-split.h - host-side tap frames of packets that vhost split
+ * across the guest's receive buffers (virtio-vsock-split.c).
+ *
+ * vhost_transport_do_send_pkt() cuts a packet larger than the guest's
+ * receive buffer (4 KiB in Linux guests) into fragments, each with its own
+ * header whose len is the fragment's, and taps each fragment. Since the
+ * sk_buff conversion (Linux 6.3, also in 6.1.y stable) until commit
+ * 5f344d809e01 ("vsock/virtio: fix length and offset in tap skb for split
+ * packets", 2026), virtio_transport_build_skb() copied more than the
+ * fragment into the tap frame:
+ *   - "rest": the packet from this fragment on (kernels that skb_pull()
+ *     each sent fragment: 6.1.y, 6.3-6.6): the fragment comes first;
+ *   - "whole": the whole packet from its start (6.7 and later, which keep an
+ *     offset instead): the fragment is at that offset.
+ * Either way the header's len is right and the frame carries more.
+ */
+#ifndef VIRTIO_VSOCK_SPLIT_H
+#define VIRTIO_VSOCK_SPLIT_H
+
+#include "vsockmon-int.h"
+
+typedef enum {
+	VSOCK_SPLIT_NONE = 0,	/* not a recognised fragment: the frame is what it says */
+	VSOCK_SPLIT_FIRST,	/* a packet's first fragment: frame = the whole packet */
+	VSOCK_SPLIT_REST,	/* frame = the packet from this fragment on */
+	VSOCK_SPLIT_WHOLE,	/* frame = the whole packet; fragment at packet_offset */
+} vsock_split_kind_t;
+
+/* Where this frame's fragment lies in what the frame carries. */
+typedef struct vsock_split_frag {
+	vsock_split_kind_t kind;
+	guint32 packet_len;	/* bytes of the packet vhost split */
+	guint32 packet_offset;	/* this fragment's first byte in that packet */
+	guint32 frame_offset;	/* ... and in the frame's payload bytes */
+	gboolean confirmed;	/* a later fragment followed (first pass: not known yet for the first) */
+} vsock_split_frag_t;
+
+/*
+ * Classify an RW frame that carries @carried payload bytes for a header len
+ * of pkt->virtio_len. Called for every virtio RW frame in capture order on
+ * the first pass (a frame that is not a fragment ends a split in progress);
+ * later passes read what the first one stored. A packet's first fragment
+ * is taken for one on the first pass; later passes only if another
+ * fragment of it followed (else its extra bytes are a plain trailer).
+ */
+void vsock_split_classify(packet_info *pinfo, vsockmon_packet_t *pkt, guint32 carried,
+			  vsock_split_frag_t *frag);
+
+void vsock_split_register(int proto);
+
+#endif /* VIRTIO_VSOCK_SPLIT_H */

@@ -1,0 +1,103 @@
+#!/bin/bash
+# Guest half of tests/vm/vhost-lab.sh: the kernel's host transport
+# (vhost_vsock) with a user-space guest (tests/traffic/vhost-peer, CID 3,
+# 4 KiB receive buffers), captured on a vsockmon link with tcpdump.
+#   host -> guest: a host client sends HOST_BYTES to CID 3 port 7000; vhost
+#                  splits each packet across the guest's receive buffers;
+#   guest -> host: the guest connects to a host listener on port 7001 and
+#                  sends GUEST_BYTES.
+# Writes OUTDIR/vhost.pcap, peer.jsonl (vhost-peer's report) and host.json
+# (what the host listener received).
+# Usage: vhost.sh VHOST_PEER_BINARY OUTDIR
+set -euo pipefail
+
+# shellcheck source=capture-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/capture-lib.sh"
+
+peer=$1
+outdir=$2
+host_bytes=70000
+guest_bytes=70000
+guest_cid=3
+
+fail() {
+	echo "vhost-lab: FAIL: $*" >&2
+	exit 1
+}
+
+# vhost_vsock and what it needs, from the guest kernel's own module tree
+# (kmod's insmod reads compressed modules too).
+load_vhost() {
+	local dir=${LAB_MODULES_DIR:-$LAB_REPO/.cache/lab/$LAB_KVER/root/lib/modules/$LAB_KVER}
+	local m path
+	for m in vhost_iotlb vhost vhost_vsock; do
+		path=$(find "$dir/kernel/drivers/vhost" -name "$m.ko*" -print -quit)
+		[ -n "$path" ] || fail "no $m module under $dir"
+		/usr/sbin/insmod "$path" || fail "insmod $path"
+	done
+	[ -c /dev/vhost-vsock ] || fail "/dev/vhost-vsock missing after loading vhost_vsock"
+}
+
+# The host side's listener: counts and checks what the guest sends.
+host_listener() {
+	timeout 120 python3 - "$outdir/host.json" "$outdir/listening" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)
+s.bind((socket.VMADDR_CID_ANY, 7001))
+s.listen(1)
+open(sys.argv[2], "w").close()
+c, (cid, port) = s.accept()
+n, ok = 0, True
+while True:
+    d = c.recv(65536)
+    if not d:
+        break
+    ok = ok and d == bytes((n + i) % 251 for i in range(len(d)))
+    n += len(d)
+c.close()
+json.dump({"from_cid": cid, "from_port": port, "bytes": n, "pattern_ok": ok}, open(sys.argv[1], "w"))
+PY
+}
+
+# The host side's client: sends the pattern to the guest.
+host_client() {
+	timeout 120 python3 - "$guest_cid" "$host_bytes" <<'PY'
+import socket, sys
+cid, n = int(sys.argv[1]), int(sys.argv[2])
+s = socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)
+s.connect((cid, 7000))
+s.sendall(bytes(i % 251 for i in range(n)))
+s.close()
+PY
+}
+
+main() {
+	local listener_pid peer_pid i
+	mkdir -p "$outdir"
+	rm -f "$outdir/listening" "$outdir/host.json" "$outdir/peer.jsonl"
+	load_vhost
+	vsockmon_link_up vsockmon0
+	capture_start vsockmon0 /tmp/vhost.pcap
+
+	host_listener &
+	listener_pid=$!
+	for i in $(seq 300); do
+		[ -e "$outdir/listening" ] && break
+		sleep 0.1
+	done
+	[ -e "$outdir/listening" ] || fail "host listener did not start"
+
+	timeout 120 "$peer" --cid "$guest_cid" --connect 7001 --bytes "$guest_bytes" --conns 2 --idle 30 \
+		>"$outdir/peer.jsonl" &
+	peer_pid=$!
+	host_client || fail "host client failed"
+	wait "$peer_pid" || fail "vhost-peer failed ($?)"
+	wait "$listener_pid" || fail "host listener failed ($?)"
+
+	capture_stop
+	cp /tmp/vhost.pcap "$outdir/vhost.pcap"
+	echo "vhost-lab: kernel $(uname -r), $(stat -c %s "$outdir/vhost.pcap") bytes captured"
+	cat "$outdir/peer.jsonl" "$outdir/host.json"
+}
+
+main "$@"

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# lab_vhost: the kernel's host transport in the VM lab. One guest boot loads
+# vhost_vsock, plays the guest from user space (tests/traffic/vhost-peer) and
+# captures both directions on a vsockmon link (tests/vm/guest/vhost.sh); then,
+# on the host, check_vhost.py checks what each side received and what the
+# plugin makes of the capture.
+# Usage: vhost-lab.sh MODULE VHOST_PEER PLUGIN RESULTS_DIR
+#   MODULE: distro or the path of our vsockmon.ko (run-guest.sh --module).
+# The capture is RESULTS_DIR/vhost.pcap (samples/real/vhost-split.pcap was
+# recorded this way with MODULE=distro).
+set -euo pipefail
+
+module=${1:?module}
+peer=${2:?vhost-peer binary}
+plugin=${3:?vsockmon.so}
+results=${4:?results dir}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+rm -rf "$results" && mkdir -p "$results"
+# The guest sees the host's files at their paths, except those under /tmp.
+cp "$peer" "$results/vhost-peer"
+"$here/run-guest.sh" --module "$module" --timeout 240 --results "$results" \
+	"$here/guest/vhost.sh" /run/lab/results/vhost-peer /run/lab/results/out
+VSOCKMON_PLUGIN=$plugin python3 "$here/check_vhost.py" "$results/out"
