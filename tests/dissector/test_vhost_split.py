@@ -151,6 +151,21 @@ class RealVhostCapture(unittest.TestCase):
         self.assertNotIn("Malformed", out)
         self.assertNotIn("credit", out.lower().split("notes")[0])	# no credit errors/warnings
 
+    def test_fixed_kernel_frames_are_the_fragments(self):
+        """samples/real/vhost-6.12.pcap: Debian's 6.12.117 taps each fragment
+        exactly: nothing to take apart, same stream."""
+        cap = sample("real", "vhost-6.12.pcap")
+        rows = fields(cap, "frame.number", "virtio_vsock.seq", "virtio_vsock.len", "data.data",
+                      "virtio_vsock.split.offset", "virtio_vsock.trailer",
+                      display_filter="virtio_vsock.op == 5 && virtio_vsock.src_cid == 2", extra=("-2",))
+        self.assertEqual(sum(int(r["virtio_vsock.len"]) for r in rows), 70000)
+        self.assertEqual(max(int(r["virtio_vsock.len"]) for r in rows), 4096 - 44)
+        for row in rows:
+            seq, length = int(row["virtio_vsock.seq"]), int(row["virtio_vsock.len"])
+            self.assertEqual(bytes.fromhex(row["data.data"]), pattern(seq, length))
+            self.assertEqual((row["virtio_vsock.split.offset"], row["virtio_vsock.trailer"]), ("", ""))
+        self.assertNotIn("vhost split", tshark("-r", cap, "-q", "-z", "expert"))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -71,12 +71,12 @@ expose_repo_in_host_tmp() {
 main() {
 	local status
 	# job.env defines LAB_SCRIPT, LAB_ARGS (array), LAB_MODULE, LAB_TIMEOUT,
-	# LAB_REPO, LAB_KVER; written by tests/vm/run-guest.sh.
+	# LAB_REPO, LAB_KVER, LAB_MODULES_DIR; written by tests/vm/run-guest.sh.
 	# shellcheck disable=SC1091
 	. "$CTL/job.env"
 	export LAB_RESULTS=/run/lab/results
 	export LAB_DISTRO_VSOCKMON_KO=/run/lab/distro/vsockmon.ko
-	export LAB_KVER LAB_REPO
+	export LAB_KVER LAB_REPO LAB_MODULES_DIR
 	export HOME=/tmp/root
 	echo "lab: guest ready, running $LAB_SCRIPT" >/dev/console
 

@@ -7,7 +7,8 @@
 #            [--append 'kernel args'] GUEST_SCRIPT [ARGS...]
 #
 # In the guest, GUEST_SCRIPT runs with cwd = repo root and env LAB_RESULTS
-# (writable share of HOSTDIR), LAB_DISTRO_VSOCKMON_KO, LAB_KVER, LAB_REPO.
+# (writable share of HOSTDIR), LAB_DISTRO_VSOCKMON_KO, LAB_KVER, LAB_REPO,
+# LAB_MODULES_DIR (the guest kernel's lib/modules/<kver>).
 # Exit status: the script's, or 124 guest timeout, 125 lab failure (boot,
 # insmod), 126 kernel Oops/BUG/WARNING seen. See tests/vm/README.md.
 set -euo pipefail
@@ -107,6 +108,26 @@ guest_visible_path() {
 	esac
 }
 
+# The guest path of the guest kernel's unpacked lib/modules/<kver> in the
+# cache, for scripts that load more modules; empty (with a warning) when the
+# cache lies where the guest cannot see it.
+guest_modules_dir() {
+	local path top
+	path=$(realpath "$(lab_kernel_modules "$kver")")
+	top=$(repo_tmp_top)
+	if [ -n "$top" ] && [[ $path == "$top"/* ]]; then
+		echo "$path"
+		return
+	fi
+	case "$path" in
+	# Stage 1 keeps the host's /tmp reachable there (init.in).
+	/tmp/*) echo "/run/lab/host-tmp/${path#/tmp/}" ;;
+	/run/* | /dev/* | /proc/* | /sys/*)
+		lab_log "warning: the guest cannot see $path; LAB_MODULES_DIR stays empty" ;;
+	*) echo "$path" ;;
+	esac
+}
+
 write_job() {
 	local guest_script guest_module=$module arg
 	guest_script=$(guest_visible_path "$script")
@@ -122,6 +143,7 @@ write_job() {
 		printf 'LAB_TIMEOUT=%q\n' "$timeout_secs"
 		printf 'LAB_REPO=%q\n' "$LAB_REPO"
 		printf 'LAB_KVER=%q\n' "$kver"
+		printf 'LAB_MODULES_DIR=%q\n' "$(guest_modules_dir)"
 		printf 'LAB_ARGS=('
 		for arg in "${script_args[@]}"; do printf '%q ' "$arg"; done
 		printf ')\n'

@@ -4,10 +4,10 @@
 # captures both directions on a vsockmon link (tests/vm/guest/vhost.sh); then,
 # on the host, check_vhost.py checks what each side received and what the
 # plugin makes of the capture.
-# Usage: vhost-lab.sh MODULE VHOST_PEER PLUGIN RESULTS_DIR
+# Usage: [VSOCKMON_LAB_KVER=6.12] vhost-lab.sh MODULE VHOST_PEER PLUGIN RESULTS_DIR
 #   MODULE: distro or the path of our vsockmon.ko (run-guest.sh --module).
-# The capture is RESULTS_DIR/vhost.pcap (samples/real/vhost-split.pcap was
-# recorded this way with MODULE=distro).
+# The capture is RESULTS_DIR/out/vhost.pcap (samples/real/vhost-split.pcap and
+# vhost-6.12.pcap were recorded this way with MODULE=distro on 6.1 and 6.12).
 set -euo pipefail
 
 module=${1:?module}
@@ -15,6 +15,14 @@ peer=${2:?vhost-peer binary}
 plugin=${3:?vsockmon.so}
 results=${4:?results dir}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# VSOCKMON_LAB_KVER=6.12 (a series: its newest release) boots another kernel;
+# skip (77) when apt offers none.
+if [[ "${VSOCKMON_LAB_KVER:-}" =~ ^[0-9]+\.[0-9]+$ ]] &&
+	[ -z "$(apt-cache search --names-only "^linux-image-${VSOCKMON_LAB_KVER//./\\.}\\.[0-9]")" ]; then
+	echo "vhost-lab: apt offers no linux-image-$VSOCKMON_LAB_KVER.*: skipped"
+	exit 77
+fi
 
 rm -rf "$results" && mkdir -p "$results"
 # The guest sees the host's files at their paths, except those under /tmp.

@@ -23,8 +23,9 @@ check() {
 	fi
 }
 
+# Loaded as a module, or built into the kernel (virtio_pci on 6.12).
 module_loaded() {
-	grep -q "^$1 " /proc/modules
+	grep -q "^$1 " /proc/modules || grep -q "/$1\.ko\$" "$LAB_MODULES_DIR/modules.builtin"
 }
 
 check_lab_environment() {

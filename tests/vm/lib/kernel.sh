@@ -1,12 +1,33 @@
 # shellcheck shell=bash
 # Guest kernel: the Debian linux-image package matching the installed
-# linux-headers-amd64, downloaded with apt-get and unpacked (never installed)
-# into $LAB_CACHE/<kver>/root.
+# linux-headers-amd64 (or VSOCKMON_LAB_KVER), downloaded with apt-get and
+# unpacked (never installed) into $LAB_CACHE/<kver>/root, modules indexed
+# with depmod.
 
-# Print the kernel release (e.g. 6.1.0-56-amd64) that linux-headers-amd64 pulls in,
-# so the guest runs exactly the kernel out-of-tree modules are built against.
+# Print the newest amd64 kernel release of series $1 (e.g. 6.12 gives
+# 6.12.117+deb12-amd64, 6.1 gives 6.1.0-NN-amd64) that apt knows a
+# linux-image package for. Flavours (-rt-, -cloud-), -unsigned and -dbg are
+# left out.
+lab_newest_kernel_of_series() {
+	local series=$1 re kver
+	re="^linux-image-${series//./\\.}\\.[0-9]+[-+][^-]*-amd64\$"
+	kver=$(apt-cache search --names-only "^linux-image-${series//./\\.}\\." 2>/dev/null |
+		awk '{print $1}' | grep -E "$re" | sed 's/^linux-image-//' | sort -V | tail -n1) || true
+	[ -n "$kver" ] || lab_die "apt knows no linux-image-$series.*-amd64 package; run 'apt-get update' (as root)"
+	lab_log "VSOCKMON_LAB_KVER=$series: newest is $kver"
+	echo "$kver"
+}
+
+# Print the kernel release to boot: VSOCKMON_LAB_KVER if set (a series such as
+# 6.12 means its newest release), else the one linux-headers-amd64 pulls in
+# (e.g. 6.1.0-56-amd64), so the guest runs exactly the kernel out-of-tree
+# modules are built against.
 lab_kernel_version() {
 	local dep
+	if [[ "${VSOCKMON_LAB_KVER:-}" =~ ^[0-9]+\.[0-9]+$ ]]; then
+		lab_newest_kernel_of_series "$VSOCKMON_LAB_KVER"
+		return
+	fi
 	if [ -n "${VSOCKMON_LAB_KVER:-}" ]; then
 		echo "$VSOCKMON_LAB_KVER"
 		return
@@ -30,11 +51,25 @@ lab_apt_download() {
 	(cd "$1" && apt-get download -q "$2" >/dev/null 2>"$1/apt.err")
 }
 
+# Index the unpacked modules (modules.dep etc., which the package leaves to
+# the installer) so that modprobe -d works on them, in the guest as well.
+# Not fatal: only modprobe needs it.
+lab_depmod_kernel() {
+	local kver=$1 root=$2
+	[ -f "$root/lib/modules/$kver/modules.dep" ] && return 0
+	PATH=$PATH:/usr/sbin:/sbin depmod -b "$root" "$kver" 2>"$root/depmod.err" ||
+		lab_log "warning: depmod for $kver failed (modprobe -d will not work): $(head -n3 "$root/depmod.err")"
+}
+
 # Download and unpack linux-image-<kver> once; later calls reuse the cache.
 lab_fetch_kernel() {
 	local kver=$1 dir tmp
 	dir=$(lab_kernel_dir "$kver")
-	[ -f "$dir/root/.unpacked" ] && return 0
+	if [ -f "$dir/root/.unpacked" ]; then
+		# Caches unpacked before depmod was run get indexed now.
+		lab_depmod_kernel "$kver" "$dir/root"
+		return 0
+	fi
 	lab_log "fetching linux-image-$kver into $dir (once)"
 	tmp=$(mktemp -d "$LAB_CACHE/fetch.XXXXXX")
 	if ! lab_apt_download "$tmp" "linux-image-$kver"; then
@@ -47,6 +82,7 @@ lab_fetch_kernel() {
 		fi
 	fi
 	dpkg -x "$tmp"/linux-image-*.deb "$tmp/root"
+	lab_depmod_kernel "$kver" "$tmp/root"
 	touch "$tmp/root/.unpacked"
 	mkdir -p "$dir"
 	rm -rf "$dir/root"
