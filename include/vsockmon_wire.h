@@ -111,6 +111,9 @@ enum virtio_vsock_rw {
 };
 #define VIRTIO_VSOCK_SEQ_MASK (VIRTIO_VSOCK_SEQ_EOM | VIRTIO_VSOCK_SEQ_EOR)
 
+/* virtio feature bit: the device and driver speak SOCK_SEQPACKET */
+#define VIRTIO_VSOCK_F_SEQPACKET	1
+
 #define VIRTIO_VSOCK_HDR_LEN		44
 #define VIRTIO_VSOCK_OFF_SRC_CID	0
 #define VIRTIO_VSOCK_OFF_DST_CID	8

@@ -8,7 +8,9 @@
  *
  * The kernel sees an ordinary guest with CID N (default 3): host sockets can
  * connect to it (we accept every REQUEST) and, with --connect, it connects to
- * a host listener on PORT and sends N pattern bytes. The guest's receive
+ * a host listener on PORT and sends N pattern bytes. SOCK_SEQPACKET is
+ * offered to the host too (connections of either type are accepted). The
+ * guest's receive
  * buffers are --rx-buf bytes (header included, default 4096 like Linux's
  * virtio-vsock driver), so the host's vhost splits every larger packet across
  * several buffers: the path whose tap frames the lab checks.
@@ -45,6 +47,7 @@
 #define TX_BUF_SIZE (VIRTIO_VSOCK_HDR_LEN + 65536)
 #define OUR_BUF_ALLOC (256 * 1024)
 #define MAX_CONNS 32
+#define MAX_MSGS 8
 #define RING_BYTES 8192		/* one split ring of QUEUE_SIZE, page aligned */
 
 struct ring {
@@ -68,6 +71,9 @@ struct conn {
 	uint64_t to_send;	/* --connect: bytes still to send */
 	bool credit_owed;	/* we consumed bytes the peer has not heard of */
 	bool pattern_ok;
+	uint64_t msg_start;	/* SEQPACKET: rx_bytes where the current message began */
+	unsigned int msg_count;
+	uint64_t msg_len[MAX_MSGS];	/* the first MAX_MSGS messages' lengths */
 };
 
 static struct {
@@ -197,7 +203,7 @@ static void setup_device(void)
 
 	vhost_ioctl(VHOST_SET_OWNER, NULL, "VHOST_SET_OWNER");
 	vhost_ioctl(VHOST_GET_FEATURES, &features, "VHOST_GET_FEATURES");
-	features &= 1ULL << VIRTIO_F_VERSION_1;
+	features &= 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_VSOCK_F_SEQPACKET;
 	vhost_ioctl(VHOST_SET_FEATURES, &features, "VHOST_SET_FEATURES");
 
 	mem = calloc(1, sizeof(*mem) + sizeof(mem->regions[0]));
@@ -319,7 +325,7 @@ static struct conn *new_conn(uint32_t port, uint32_t peer_port, uint8_t type)
 	exit(1);
 }
 
-static void receive_data(struct conn *c, const uint8_t *data, uint32_t len)
+static void receive_data(struct conn *c, const uint8_t *data, uint32_t len, uint32_t flags)
 {
 	uint32_t i;
 
@@ -328,6 +334,13 @@ static void receive_data(struct conn *c, const uint8_t *data, uint32_t len)
 			c->pattern_ok = false;
 	c->rx_bytes += len;
 	c->credit_owed = true;
+	/* vhost keeps EOM for the last fragment of the message's last packet */
+	if (c->type == VIRTIO_VSOCK_TYPE_SEQPACKET && (flags & VIRTIO_VSOCK_SEQ_EOM)) {
+		if (c->msg_count < MAX_MSGS)
+			c->msg_len[c->msg_count] = c->rx_bytes - c->msg_start;
+		c->msg_count++;
+		c->msg_start = c->rx_bytes;
+	}
 }
 
 static void handle_packet(const struct virtio_vsock_hdr *h, const uint8_t *data, uint32_t len)
@@ -347,7 +360,7 @@ static void handle_packet(const struct virtio_vsock_hdr *h, const uint8_t *data,
 	c->peer_fwd_cnt = h->fwd_cnt;
 	switch (h->op) {
 	case VIRTIO_VSOCK_OP_RW:
-		receive_data(c, data, len < h->len ? len : h->len);
+		receive_data(c, data, len < h->len ? len : h->len, h->flags);
 		break;
 	case VIRTIO_VSOCK_OP_CREDIT_REQUEST:
 		c->credit_owed = true;
@@ -433,6 +446,16 @@ static void run(void)
 	}
 }
 
+static void report_messages(const struct conn *c)
+{
+	unsigned int i;
+
+	printf("[");
+	for (i = 0; i < c->msg_count && i < MAX_MSGS; i++)
+		printf("%s%llu", i ? ", " : "", (unsigned long long)c->msg_len[i]);
+	printf("]");
+}
+
 static void report(void)
 {
 	int i;
@@ -442,11 +465,13 @@ static void report(void)
 
 		if (!c->port)
 			continue;
-		printf("{\"guest_port\": %u, \"host_port\": %u, \"from_host\": %llu, "
-		       "\"to_host\": %llu, \"pattern_ok\": %s, \"closed\": %s}\n",
-		       c->port, c->peer_port, (unsigned long long)c->rx_bytes,
+		printf("{\"guest_port\": %u, \"host_port\": %u, \"type\": %u, \"from_host\": %llu, "
+		       "\"to_host\": %llu, \"pattern_ok\": %s, \"closed\": %s, \"messages\": ",
+		       c->port, c->peer_port, c->type, (unsigned long long)c->rx_bytes,
 		       (unsigned long long)c->tx_bytes, c->pattern_ok ? "true" : "false",
 		       c->open ? "false" : "true");
+		report_messages(c);
+		printf("}\n");
 	}
 }
 

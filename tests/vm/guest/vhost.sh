@@ -2,8 +2,9 @@
 # Guest half of tests/vm/vhost-lab.sh: the kernel's host transport
 # (vhost_vsock) with a user-space guest (tests/traffic/vhost-peer, CID 3,
 # 4 KiB receive buffers), captured on a vsockmon link with tcpdump.
-#   host -> guest: a host client sends HOST_BYTES to CID 3 port 7000; vhost
-#                  splits each packet across the guest's receive buffers;
+#   host -> guest: a host client sends HOST_BYTES to CID 3 port 7000, another
+#                  one SOCK_SEQPACKET message of HOST_BYTES to port 7002;
+#                  vhost splits each packet across the guest's receive buffers;
 #   guest -> host: the guest connects to a host listener on port 7001 and
 #                  sends GUEST_BYTES.
 # Writes OUTDIR/vhost.pcap, peer.jsonl (vhost-peer's report) and host.json
@@ -59,14 +60,19 @@ json.dump({"from_cid": cid, "from_port": port, "bytes": n, "pattern_ok": ok}, op
 PY
 }
 
-# The host side's client: sends the pattern to the guest.
+# The host side's client: sends the pattern to the guest port $1, as a
+# stream or as one message ($2: stream|seqpacket).
 host_client() {
-	timeout 120 python3 - "$guest_cid" "$host_bytes" <<'PY'
+	timeout 120 python3 - "$guest_cid" "$host_bytes" "$1" "$2" <<'PY'
 import socket, sys
-cid, n = int(sys.argv[1]), int(sys.argv[2])
-s = socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)
-s.connect((cid, 7000))
-s.sendall(bytes(i % 251 for i in range(n)))
+cid, n, port, kind = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+s = socket.socket(socket.AF_VSOCK, socket.SOCK_SEQPACKET if kind == "seqpacket" else socket.SOCK_STREAM)
+s.connect((cid, port))
+data = bytes(i % 251 for i in range(n))
+if kind == "seqpacket":
+    assert s.send(data) == n
+else:
+    s.sendall(data)
 s.close()
 PY
 }
@@ -87,10 +93,11 @@ main() {
 	done
 	[ -e "$outdir/listening" ] || fail "host listener did not start"
 
-	timeout 120 "$peer" --cid "$guest_cid" --connect 7001 --bytes "$guest_bytes" --conns 2 --idle 30 \
+	timeout 120 "$peer" --cid "$guest_cid" --connect 7001 --bytes "$guest_bytes" --conns 3 --idle 30 \
 		>"$outdir/peer.jsonl" &
 	peer_pid=$!
-	host_client || fail "host client failed"
+	host_client 7000 stream || fail "host stream client failed"
+	host_client 7002 seqpacket || fail "host seqpacket client failed"
 	wait "$peer_pid" || fail "vhost-peer failed ($?)"
 	wait "$listener_pid" || fail "host listener failed ($?)"
 
