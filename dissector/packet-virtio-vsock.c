@@ -46,6 +46,7 @@ static expert_field ei_virtio_op_mismatch = EI_INIT;
 static expert_field ei_virtio_len_mismatch = EI_INIT;
 static expert_field ei_virtio_len_snaplen = EI_INIT;
 static expert_field ei_virtio_len_split_tap = EI_INIT;
+static expert_field ei_virtio_split_lost = EI_INIT;
 static expert_field ei_virtio_payload_not_rw = EI_INIT;
 static expert_field ei_virtio_unknown_type = EI_INIT;
 static expert_field ei_virtio_unknown_op = EI_INIT;
@@ -268,7 +269,7 @@ static void check_payload_length(tvbuff_t *tvb, packet_info *pinfo, proto_item *
 				 const vsockmon_packet_t *pkt, guint payload_offset,
 				 const vsock_split_frag_t *frag)
 {
-	guint reported = (guint)tvb_reported_length_remaining(tvb, payload_offset);
+	guint reported = vsock_reported_from(tvb, payload_offset);
 	guint captured = (guint)tvb_captured_length_remaining(tvb, payload_offset);
 
 	if (reported > pkt->virtio_len && frag->kind != VSOCK_SPLIT_NONE)
@@ -290,12 +291,29 @@ static void check_payload_length(tvbuff_t *tvb, packet_info *pinfo, proto_item *
 		expert_add_info_format(pinfo, len_ti, &ei_virtio_len_snaplen,
 				       "Only %u of %u payload bytes were captured (snapshot length)",
 				       captured, reported);
-	if (captured < reported && captured < frag->frame_offset + pkt->virtio_len &&
+	if (reported > pkt->virtio_len && captured < frag->frame_offset + pkt->virtio_len &&
 	    frag->kind != VSOCK_SPLIT_NONE)
 		expert_add_info_format(pinfo, len_ti, &ei_virtio_len_snaplen,
 				       "Only %u of this fragment's %u bytes were captured (snapshot length)",
 				       captured > frag->frame_offset ? captured - frag->frame_offset : 0,
 				       pkt->virtio_len);
+}
+
+/* Fragment frames the capture lacks (virtio-vsock-split.c found out at this frame). */
+static void check_split_lost(packet_info *pinfo, proto_item *ti, const vsock_split_frag_t *frag)
+{
+	if (!frag->lost)
+		return;
+	if (frag->lost_since)
+		expert_add_info_format(pinfo, ti, &ei_virtio_split_lost,
+				       "%u bytes of vhost-split packets were never seen: their tap frames are missing "
+				       "from the capture; the fragments of the packet from frame %u on may show bytes "
+				       "from the wrong offset (each of its frames carries the whole packet)",
+				       frag->lost, frag->lost_since);
+	else
+		expert_add_info_format(pinfo, ti, &ei_virtio_split_lost,
+				       "%u bytes of vhost-split packets were never seen: their tap frames are missing "
+				       "from the capture", frag->lost);
 }
 
 /* ---- columns ---- */
@@ -377,6 +395,18 @@ static void set_info_column(packet_info *pinfo, const vsockmon_packet_t *pkt)
 	col_set_str(pinfo->cinfo, COL_INFO, info);
 }
 
+/*
+ * "[vhost fragment 4096-8191 of 65536]" after whatever the payload's
+ * dissectors wrote: why a frame of 65612 bytes has Len=4096.
+ */
+static void mark_fragment_in_info(packet_info *pinfo, const vsockmon_packet_t *pkt, const vsock_split_frag_t *frag)
+{
+	if (!pinfo->cinfo || frag->kind == VSOCK_SPLIT_NONE)
+		return;
+	col_append_fstr(pinfo->cinfo, COL_INFO, " [vhost fragment %u-%u of %u]", frag->packet_offset,
+			frag->packet_offset + pkt->virtio_len - 1, frag->packet_len);
+}
+
 /* ---- payload ---- */
 
 /*
@@ -386,7 +416,7 @@ static void set_info_column(packet_info *pinfo, const vsockmon_packet_t *pkt)
  */
 static guint32 payload_length(tvbuff_t *tvb, const vsockmon_packet_t *pkt, guint payload_offset)
 {
-	return MIN((guint32)tvb_reported_length_remaining(tvb, payload_offset), pkt->virtio_len);
+	return MIN(vsock_reported_from(tvb, payload_offset), pkt->virtio_len);
 }
 
 /* The bytes beyond len that were captured (a snapshot length may have cut
@@ -431,15 +461,19 @@ static void dissect_payload(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 			virtio_vsock_dissect_rw(tvb_new_subset_length(tvb, payload_offset, 0), pinfo, tree, pkt, pa);
 		return;
 	}
-	payload_tvb = tvb_new_subset_length(tvb, payload_offset, pkt->payload_len);
 	if (pkt->virtio_op != VIRTIO_VSOCK_OP_RW) {
 		expert_add_info_format(pinfo, op_ti, &ei_virtio_payload_not_rw,
 				       "%u payload bytes on a %s packet: only RW carries data", pkt->payload_len,
 				       VSOCKMON_VAL_TO_STR(pinfo->pool, pkt->virtio_op, virtio_op_names, "op %u"));
-		call_data_dissector(payload_tvb, pinfo, tree);
-		return;
 	}
-	if (tvb_captured_length(payload_tvb) > 0)
+	/* none of it captured: nothing to hand up (and no subset can start beyond the captured
+	 * bytes, where a snapshot length may have left a vhost fragment's data) */
+	if (tvb_captured_length_remaining(tvb, payload_offset) == 0)
+		return;
+	payload_tvb = tvb_new_subset_length(tvb, payload_offset, pkt->payload_len);
+	if (pkt->virtio_op != VIRTIO_VSOCK_OP_RW)
+		call_data_dissector(payload_tvb, pinfo, tree);
+	else
 		virtio_vsock_dissect_rw(payload_tvb, pinfo, tree, pkt, pa);
 }
 
@@ -504,10 +538,11 @@ static int dissect_virtio_vsock(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
 	check_monitor_op(pinfo, pkt);
 
 	payload_offset = MAX(pkt->hdr_len, VIRTIO_VSOCK_HDR_LEN);
-	vsock_split_classify(pinfo, pkt, (guint32)tvb_reported_length_remaining(tvb, payload_offset), &frag);
+	vsock_split_classify(tvb, pinfo, pkt, payload_offset, &frag);
 	data_offset = payload_offset + frag.frame_offset;
 	pkt->payload_len = payload_length(tvb, pkt, data_offset);
 	check_payload_length(tvb, pinfo, ti, pkt, payload_offset, &frag);
+	check_split_lost(pinfo, ti, &frag);
 	if (pkt->virtio_op == VIRTIO_VSOCK_OP_RST)
 		vsockmon_conv_mark_closed(pkt, pinfo);
 	pa = virtio_vsock_analyze(pinfo, pkt);
@@ -524,6 +559,7 @@ static int dissect_virtio_vsock(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
 	dissect_payload(tvb, pinfo, tree, ti, pkt, pa, data_offset);
 	if (pa && (pa->found & VSOCK_FOUND_STREAM_END))
 		virtio_vsock_end_stream(tvb, pinfo, tree, pkt, pa);
+	mark_fragment_in_info(pinfo, pkt, &frag);
 	return tvb_captured_length(tvb);
 }
 
@@ -613,6 +649,9 @@ void proto_register_virtio_vsock(void)
 		{ &ei_virtio_len_split_tap,
 		  { "virtio_vsock.len.split_tap", PI_PROTOCOL, PI_NOTE,
 		    "Tap frame of a vhost-split packet carries more than its fragment (kernel bug)", EXPFILL } },
+		{ &ei_virtio_split_lost,
+		  { "virtio_vsock.split.lost", PI_SEQUENCE, PI_WARN,
+		    "Tap frames of a vhost-split packet are missing from the capture", EXPFILL } },
 		{ &ei_virtio_len_snaplen,
 		  { "virtio_vsock.len.snaplen", PI_UNDECODED, PI_NOTE,
 		    "Payload cut by the snapshot length", EXPFILL } },

@@ -14,7 +14,9 @@
  *     each sent fragment: 6.1.y, 6.3-6.6): the fragment comes first;
  *   - "whole": the whole packet from its start (6.7 and later, which keep an
  *     offset instead): the fragment is at that offset.
- * Either way the header's len is right and the frame carries more.
+ * Either way the header's len is right and the frame carries more. Only the
+ * host's side splits (vhost, source CID 2): the guest's driver taps what it
+ * sends and what it received, exactly len bytes each.
  */
 #ifndef VIRTIO_VSOCK_SPLIT_H
 #define VIRTIO_VSOCK_SPLIT_H
@@ -35,19 +37,44 @@ typedef struct vsock_split_frag {
 	guint32 packet_offset;	/* this fragment's first byte in that packet */
 	guint32 frame_offset;	/* ... and in the frame's payload bytes */
 	gboolean confirmed;	/* a later fragment followed (first pass: not known yet for the first) */
+	/*
+	 * Bytes of split packets in tap frames the capture lacks (a full
+	 * capture ring), found missing at this frame, which need not be a
+	 * fragment: 0 if none. lost_since (nonzero) is the first frame of a
+	 * whole-packet ("6.7+") split packet whose fragments after the gap were
+	 * placed without knowing where the gap was: they may be at the wrong
+	 * offset (the frames of one packet all carry the same bytes).
+	 */
+	guint32 lost;
+	guint32 lost_since;
 } vsock_split_frag_t;
 
 /*
- * Classify an RW frame that carries @carried payload bytes for a header len
- * of pkt->virtio_len. Called for every virtio RW frame in capture order on
- * the first pass (a frame that is not a fragment ends a split in progress);
- * later passes read what the first one stored. A packet's first fragment
- * is taken for one on the first pass; later passes only if another
- * fragment of it followed (else its extra bytes are a plain trailer).
+ * Classify the frame whose payload (what follows the transport header)
+ * starts at @payload_offset in @tvb. On the first pass, call it for every
+ * frame with a virtio header, in capture order (any frame of the direction
+ * that is not the next fragment ends a split in progress: vhost sends a
+ * packet's fragments back to back); later passes read what the first one
+ * stored. A packet's first fragment is taken for one on the first pass;
+ * later passes only if the connection's frames showed the split (else its
+ * extra bytes are a plain trailer). The cost when no split was ever seen on
+ * the connection is a flag test.
  */
-void vsock_split_classify(packet_info *pinfo, vsockmon_packet_t *pkt, guint32 carried,
+void vsock_split_classify(tvbuff_t *tvb, packet_info *pinfo, vsockmon_packet_t *pkt, guint payload_offset,
 			  vsock_split_frag_t *frag);
 
 void vsock_split_register(int proto);
+
+/*
+ * The frame's bytes from @offset on as it was sent, captured or not
+ * (tvb_reported_length_remaining() says 0 beyond the captured bytes, where a
+ * snapshot length may have left a fragment's data or the payload).
+ */
+static inline guint32 vsock_reported_from(tvbuff_t *tvb, guint offset)
+{
+	guint reported = tvb_reported_length(tvb);
+
+	return reported > offset ? reported - offset : 0;
+}
 
 #endif /* VIRTIO_VSOCK_SPLIT_H */
