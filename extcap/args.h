@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "vhost-split.h"
+
 #define VSOCKDUMP_EXTCAP_IFACE	"vsockmon"
 /* --existing value meaning "create a temporary interface"; ':' can't
  * appear in a Linux interface name, so it never collides with one. */
@@ -62,6 +64,7 @@ struct vsockdump_opts {
 	const char *existing;		/* NULL: create a link */
 	unsigned int snaplen;
 	unsigned int ring_mib;
+	enum vhost_fragments vhost_fragments;
 	int log_level;
 	const char *log_file;
 	const char *reload_option;

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "output.h"
 #include "pcapng.h"
+#include "vhost-split.h"
 
 #ifndef VSOCKDUMP_VERSION
 #define VSOCKDUMP_VERSION "0.0.0"
@@ -39,7 +40,14 @@ struct batch {
 	unsigned long long written;
 	pcap_t *pcap;
 	uint64_t ts_units;	/* per second: the precision libpcap granted */
+	struct vhost_split *split;	/* --vhost-fragments=trim, else NULL */
 };
+
+/* The section comment of a trimmed capture: its frames are not all as tapped. */
+#define TRIM_SECTION_COMMENT \
+	"vsockdump --vhost-fragments=trim: frames in which the kernel's tap copied more than " \
+	"a vhost fragment were cut at capture time to their headers and the fragment's own " \
+	"bytes; the statistics block's comment counts them."
 
 static uint64_t now_ns(void)
 {
@@ -137,10 +145,20 @@ static void write_frame(u_char *user, const struct pcap_pkthdr *h,
 	struct batch *b = (struct batch *)user;
 	/* tv_usec holds nanoseconds when nanosecond precision was granted */
 	uint64_t ts = (uint64_t)h->ts.tv_sec * b->ts_units + (uint64_t)h->ts.tv_usec;
+	int rc;
 
 	if (b->write_errno)
 		return;
-	if (pcapng_write_epb(b->out, ts, bytes, h->caplen, h->len) < 0) {
+	if (b->split) {
+		struct vhost_frame f;
+
+		vhost_split_frame(b->split, bytes, h->caplen, h->len, &f);
+		rc = pcapng_write_epb_parts(b->out, ts, bytes, f.head_len, bytes + f.body_off,
+					    f.body_len, f.origlen, f.comment);
+	} else {
+		rc = pcapng_write_epb(b->out, ts, bytes, h->caplen, h->len);
+	}
+	if (rc < 0) {
 		b->write_errno = errno ? errno : EIO;
 		pcap_breakloop(b->pcap);
 		return;
@@ -148,7 +166,7 @@ static void write_frame(u_char *user, const struct pcap_pkthdr *h,
 	b->written++;
 }
 
-static int write_headers(const struct capture *cap, FILE *out)
+static int write_headers(const struct capture *cap, FILE *out, bool trim)
 {
 	const struct capture_config *c = cap->config;
 	struct utsname uts;
@@ -167,7 +185,8 @@ static int write_headers(const struct capture *cap, FILE *out)
 	uname(&uts);
 	snprintf(os, sizeof(os), "%s %s", uts.sysname, uts.release);
 	snprintf(app, sizeof(app), "vsockdump %s", VSOCKDUMP_VERSION);
-	if (pcapng_write_shb(out, app, os) < 0 || pcapng_write_idb(out, &iface) < 0)
+	if (pcapng_write_shb(out, app, os, trim ? TRIM_SECTION_COMMENT : NULL) < 0 ||
+	    pcapng_write_idb(out, &iface) < 0)
 		return -1;
 	return fflush(out);
 }
@@ -196,9 +215,30 @@ static void block_stop_signals(sigset_t *open_mask)
 	sigprocmask(SIG_BLOCK, &block, open_mask);
 }
 
-static void write_stats(const struct capture *cap, FILE *out,
-			uint64_t start_ns, unsigned long long written)
+/* The counts of --vhost-fragments=trim, for the log and the statistics block. */
+static void report_trim(const struct vhost_split *split, char *summary, size_t len)
 {
+	const struct vhost_split_stats *st = vhost_split_stats(split);
+
+	vhost_split_summary(st, summary, len);
+	log_msg(LOG_MESSAGE, "%s", summary);
+	/* wrong bytes in the file: worth Wireshark's "Error by extcap pipe" */
+	if (st->unsure)
+		log_warn("%llu trimmed vhost fragment frames may hold the wrong bytes: frames were lost "
+			 "in the ring before them (their packets' frame comments say which); capture with "
+			 "--vhost-fragments=keep and a larger --ring-size to have the plugin take them apart",
+			 (unsigned long long)st->unsure);
+	if (st->evicted)
+		log_warn("%llu vhost split packets were given up mid-packet (over %d directions splitting "
+			 "at once): their later fragment frames may hold the wrong bytes",
+			 (unsigned long long)st->evicted, VHOST_SPLIT_SETS * VHOST_SPLIT_WAYS);
+}
+
+static void write_stats(const struct capture *cap, FILE *out,
+			uint64_t start_ns, unsigned long long written,
+			const struct vhost_split *split)
+{
+	char summary[512];
 	struct pcap_stat ps = { 0 };
 	struct pcapng_stats st = {
 		.start_ts = in_tsresol(cap, start_ns),
@@ -218,6 +258,10 @@ static void write_stats(const struct capture *cap, FILE *out,
 			 pcap_geterr(cap->pcap));
 	}
 	log_info("captured %llu frames, kernel dropped %u", written, ps.ps_drop);
+	if (split) {
+		report_trim(split, summary, sizeof(summary));
+		st.comment = summary;
+	}
 	/* the reader may be gone already: nothing to do about that */
 	if (pcapng_write_isb(out, &st) == 0)
 		fflush(out);
@@ -265,15 +309,24 @@ int capture_run(struct capture *cap, FILE *out, volatile sig_atomic_t *stop,
 	sigset_t open_mask;
 	int rc = 0;
 
+	if (cap->config->vhost_fragments == VHOST_FRAGMENTS_TRIM) {
+		batch.split = vhost_split_new();
+		if (!batch.split) {
+			snprintf(err, err_len, "cannot allocate the vhost fragment table: %s", strerror(errno));
+			return EXIT_CAPTURE;
+		}
+	}
 	block_stop_signals(&open_mask);
-	if (write_headers(cap, out) < 0) {
+	if (write_headers(cap, out, batch.split != NULL) < 0) {
+		vhost_split_free(batch.split);
 		sigprocmask(SIG_SETMASK, &open_mask, NULL);
 		if (reader_gone(errno) || errno == ETIMEDOUT)
 			return 0;
 		snprintf(err, err_len, "cannot write the output: %s", strerror(errno));
 		return EXIT_OUTPUT;
 	}
-	log_info("capturing on %s", cap->config->ifname);
+	log_info("capturing on %s%s", cap->config->ifname,
+		 batch.split ? ", trimming vhost fragment frames to their own bytes" : "");
 	while (wait_for_frames(cap, out, stop, &open_mask)) {
 		int n = pcap_dispatch(cap->pcap, -1, write_frame, (u_char *)&batch);
 
@@ -297,8 +350,14 @@ int capture_run(struct capture *cap, FILE *out, volatile sig_atomic_t *stop,
 		rc = EXIT_OUTPUT;
 	}
 	/* a failed write may have cut a block: statistics after it would be garbage */
-	if (!batch.write_errno)
-		write_stats(cap, out, start_ns, batch.written);
+	if (!batch.write_errno) {
+		write_stats(cap, out, start_ns, batch.written, batch.split);
+	} else if (batch.split) {
+		char summary[512];
+
+		report_trim(batch.split, summary, sizeof(summary));
+	}
+	vhost_split_free(batch.split);
 	sigprocmask(SIG_SETMASK, &open_mask, NULL);
 	return rc;
 }

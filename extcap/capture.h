@@ -11,12 +11,15 @@
 #include <stdio.h>
 #include <pcap/pcap.h>
 
+#include "vhost-split.h"
+
 struct capture_config {
 	const char *ifname;
 	const char *filter_text;		/* for the IDB's if_filter */
 	const struct bpf_program *filter;	/* attached in the kernel */
 	unsigned int snaplen;
 	unsigned int ring_bytes;
+	enum vhost_fragments vhost_fragments;
 };
 
 struct capture {

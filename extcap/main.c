@@ -164,6 +164,7 @@ static int capture_link(const struct vsockdump_opts *o,
 		.filter = prog,
 		.snaplen = o->snaplen,
 		.ring_bytes = o->ring_mib * 1024U * 1024U,
+		.vhost_fragments = o->vhost_fragments,
 	};
 	struct capture cap = { 0 };
 	char err[ERR_LEN];

@@ -15,6 +15,7 @@
 #include "pcapng.h"
 
 #define OPT_ENDOFOPT		0
+#define OPT_COMMENT		1
 #define OPT_SHB_OS		3
 #define OPT_SHB_USERAPPL	4
 #define OPT_IF_NAME		2
@@ -138,7 +139,8 @@ static void end_options(struct block *b)
 	put_option(b, OPT_ENDOFOPT, NULL, 0);
 }
 
-int pcapng_write_shb(FILE *out, const char *application, const char *os)
+int pcapng_write_shb(FILE *out, const char *application, const char *os,
+		     const char *comment)
 {
 	struct block b = { 0 };
 	uint16_t version[2] = { 1, 0 };
@@ -148,6 +150,7 @@ int pcapng_write_shb(FILE *out, const char *application, const char *os)
 	put_u32(&b, 0x1A2B3C4DU);	/* byte-order magic */
 	put(&b, version, sizeof(version));
 	put(&b, &section_length, sizeof(section_length));
+	put_string_option(&b, OPT_COMMENT, comment);
 	put_string_option(&b, OPT_SHB_OS, os);
 	put_string_option(&b, OPT_SHB_USERAPPL, application);
 	end_options(&b);
@@ -187,25 +190,47 @@ int pcapng_write_idb(FILE *out, const struct pcapng_interface *iface)
  * frame assembled in a malloc'ed buffer cost an mmap, page faults and two
  * extra copies per frame, which lost frames under a flood.
  */
-int pcapng_write_epb(FILE *out, uint64_t ts, const uint8_t *data,
-		     uint32_t caplen, uint32_t origlen)
+int pcapng_write_epb_parts(FILE *out, uint64_t ts, const uint8_t *head, uint32_t head_len,
+			   const uint8_t *body, uint32_t body_len, uint32_t origlen,
+			   const char *comment)
 {
 	static const uint8_t zeros[4];
+	uint32_t caplen = head_len + body_len;
 	size_t padding = pad4(caplen) - caplen;
-	uint32_t total = (uint32_t)(7 * sizeof(uint32_t) + pad4(caplen) + sizeof(uint32_t));
-	uint32_t head[7] = {
+	/* a comment longer than an option can say is cut (pcapng lengths are 16-bit) */
+	size_t comment_len = comment ? strnlen(comment, 0xfff0) : 0;
+	uint16_t comment_hdr[2] = { OPT_COMMENT, (uint16_t)comment_len };
+	uint16_t end_hdr[2] = { OPT_ENDOFOPT, 0 };
+	size_t options = comment_len ? sizeof(comment_hdr) + pad4(comment_len) + sizeof(end_hdr) : 0;
+	uint32_t total = (uint32_t)(7 * sizeof(uint32_t) + pad4(caplen) + options + sizeof(uint32_t));
+	uint32_t fixed[7] = {
 		PCAPNG_BT_EPB, total,
 		0,			/* interface id */
 		(uint32_t)(ts >> 32), (uint32_t)ts,
 		caplen, origlen,
 	};
 
-	if (fwrite(head, sizeof(head), 1, out) != 1 ||
-	    (caplen && fwrite(data, caplen, 1, out) != 1) ||
-	    (padding && fwrite(zeros, padding, 1, out) != 1) ||
-	    fwrite(&total, sizeof(total), 1, out) != 1)
+	if (fwrite(fixed, sizeof(fixed), 1, out) != 1 ||
+	    (head_len && fwrite(head, head_len, 1, out) != 1) ||
+	    (body_len && fwrite(body, body_len, 1, out) != 1) ||
+	    (padding && fwrite(zeros, padding, 1, out) != 1))
+		return -1;
+	if (comment_len &&
+	    (fwrite(comment_hdr, sizeof(comment_hdr), 1, out) != 1 ||
+	     fwrite(comment, comment_len, 1, out) != 1 ||
+	     (pad4(comment_len) > comment_len &&
+	      fwrite(zeros, pad4(comment_len) - comment_len, 1, out) != 1) ||
+	     fwrite(end_hdr, sizeof(end_hdr), 1, out) != 1))
+		return -1;
+	if (fwrite(&total, sizeof(total), 1, out) != 1)
 		return -1;
 	return 0;
+}
+
+int pcapng_write_epb(FILE *out, uint64_t ts, const uint8_t *data,
+		     uint32_t caplen, uint32_t origlen)
+{
+	return pcapng_write_epb_parts(out, ts, data, caplen, NULL, 0, origlen, NULL);
 }
 
 int pcapng_write_isb(FILE *out, const struct pcapng_stats *stats)
@@ -225,6 +250,7 @@ int pcapng_write_isb(FILE *out, const struct pcapng_stats *stats)
 	put_option(&b, OPT_ISB_FILTERACCEPT, &stats->accepted, 8);
 	if (!stats->counts_unknown)
 		put_option(&b, OPT_ISB_OSDROP, &stats->kernel_drops, 8);
+	put_string_option(&b, OPT_COMMENT, stats->comment);
 	end_options(&b);
 	return finish(&b, out);
 }

@@ -32,13 +32,24 @@ struct pcapng_stats {
 	uint64_t interface_drops;	/* isb_ifdrop */
 	uint64_t accepted;		/* isb_filteraccept: frames we wrote */
 	int counts_unknown;		/* the kernel gave no counters: write no ifrecv/drops */
+	const char *comment;		/* opt_comment, NULL or "" for none */
 };
 
 /* All return 0, or -1 with errno from the failed write. */
-int pcapng_write_shb(FILE *out, const char *application, const char *os);
+/* @comment: the section's opt_comment (Wireshark's "capture file comments"), NULL for none. */
+int pcapng_write_shb(FILE *out, const char *application, const char *os,
+		     const char *comment);
 int pcapng_write_idb(FILE *out, const struct pcapng_interface *iface);
 int pcapng_write_epb(FILE *out, uint64_t ts, const uint8_t *data,
 		     uint32_t caplen, uint32_t origlen);
+/*
+ * A frame written from two pieces (@head, then @body: a trimmed vhost
+ * fragment's headers and its bytes further on in the tapped frame), with
+ * an opt_comment unless @comment is NULL.
+ */
+int pcapng_write_epb_parts(FILE *out, uint64_t ts, const uint8_t *head, uint32_t head_len,
+			   const uint8_t *body, uint32_t body_len, uint32_t origlen,
+			   const char *comment);
 int pcapng_write_isb(FILE *out, const struct pcapng_stats *stats);
 
 #endif /* VSOCKDUMP_PCAPNG_H */

@@ -208,7 +208,7 @@ def check_config(binary):
     args = parse_config(binary)
     calls = {a["params"]["call"]: a for a in args.values()}
     want = {"--iface": "Interface", "--keep": "Interface", "--existing": "Interface",
-            "--snaplen": "Capture", "--ring-size": "Capture",
+            "--snaplen": "Capture", "--ring-size": "Capture", "--vhost-fragments": "Capture",
             "--log-level": "Debug", "--log-file": "Debug"}
     for call, group in want.items():
         if call not in calls:
@@ -237,6 +237,17 @@ def check_config(binary):
                 fail(f"advertised {call} {sample!r} is rejected: {err}")
 
     check_iface_validation(binary, calls.get("--iface", {}).get("params", {}))
+
+    # --vhost-fragments: opt-in, the dialog says what trimming does and what it needs
+    vhost = calls.get("--vhost-fragments")
+    if vhost:
+        values = {v["value"]: v.get("default") == "true" for v in vhost["values"]}
+        if values != {"keep": True, "trim": False}:
+            fail(f"--vhost-fragments values {values}, want keep (default) and trim")
+        tooltip = vhost["params"].get("tooltip", "")
+        for needle in ("vhost", "fragment", "Trim", "65612"):
+            if needle not in tooltip:
+                fail(f"--vhost-fragments tooltip lacks {needle!r}: {tooltip!r}")
 
     # reload: only the selector's values, with or without the leading --
     for name in ("existing", "--existing"):
@@ -294,6 +305,10 @@ def check_errors(binary):
         (["--capture", "--fifo", "-", "--ring-size", "+4"], "--ring-size"),
         (["--capture", "--fifo", "-", "--ring-size", "0"], "--ring-size"),
         (["--capture", "--fifo", "-", "--log-level", "loud"], "--log-level"),
+        (["--capture", "--fifo", "-", "--vhost-fragments", "cut"],
+         ["invalid value 'cut' for --vhost-fragments", "keep or trim"]),
+        (["--capture", "--fifo", "-", "--vhost-fragments", "TRIM"], "--vhost-fragments"),
+        (["--capture", "--fifo", "-", "--vhost-fragments"], "needs a value"),
         (["--capture", "--fifo", "-", "--iface", "a/b"], "--iface"),
         (["--capture", "--fifo", "-", "--iface", "x" * 16], "--iface"),
         # the kernel takes '%' in a new link's name for a pattern: the link made

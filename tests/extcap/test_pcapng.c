@@ -15,16 +15,7 @@
 
 #include "pcapng.h"
 
-static int failures;
-
-#define CHECK(cond, ...) do { \
-	if (!(cond)) { \
-		printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-		printf(__VA_ARGS__); \
-		putchar('\n'); \
-		failures++; \
-	} \
-} while (0)
+#include "unit-check.h"
 
 struct option_view {
 	uint16_t code, len;
@@ -80,6 +71,14 @@ static int option_is_string(const uint8_t *opts, const uint8_t *end,
 
 static const uint8_t frame1[] = { 1, 2, 3, 4, 5 };
 static const uint8_t frame2[VSOCKMON_HDR_LEN + VIRTIO_VSOCK_HDR_LEN] = { 9 };
+/* a trimmed vhost fragment: headers, then bytes from further on in the tapped frame */
+static const uint8_t frame3[] = { 7, 7, 7, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7 };
+#define FRAME3_HEAD 3
+#define FRAME3_BODY_OFF 8
+#define FRAME3_BODY 7
+#define FRAME3_COMMENT "vsockdump: 4052 bytes lost"
+#define SHB_COMMENT "trimmed at capture"
+#define ISB_COMMENT "vhost fragments: 1 of 3 frames trimmed"
 
 static void write_stream(FILE *f)
 {
@@ -89,24 +88,27 @@ static void write_stream(FILE *f)
 	};
 	struct pcapng_stats st = {
 		.start_ts = 1000, .end_ts = 5000000001ULL, .received = 3,
-		.kernel_drops = 7, .interface_drops = 1, .accepted = 2,
+		.kernel_drops = 7, .interface_drops = 1, .accepted = 3,
+		.comment = ISB_COMMENT,
 	};
 
-	CHECK(pcapng_write_shb(f, "vsockdump test", "Linux test") == 0, "shb");
+	CHECK(pcapng_write_shb(f, "vsockdump test", "Linux test", SHB_COMMENT) == 0, "shb");
 	CHECK(pcapng_write_idb(f, &iface) == 0, "idb");
 	CHECK(pcapng_write_epb(f, 1700000000123456789ULL, frame1, sizeof(frame1), 100) == 0, "epb1");
 	CHECK(pcapng_write_epb(f, 1700000001000000000ULL, frame2, sizeof(frame2), sizeof(frame2)) == 0, "epb2");
+	CHECK(pcapng_write_epb_parts(f, 1700000002000000000ULL, frame3, FRAME3_HEAD, frame3 + FRAME3_BODY_OFF,
+				     FRAME3_BODY, 4128, FRAME3_COMMENT) == 0, "epb3");
 	CHECK(pcapng_write_isb(f, &st) == 0, "isb");
 }
 
 static void check_blocks(const uint8_t *buf, size_t len)
 {
 	static const uint32_t want_types[] = {
-		PCAPNG_BT_SHB, PCAPNG_BT_IDB, PCAPNG_BT_EPB, PCAPNG_BT_EPB, PCAPNG_BT_ISB,
+		PCAPNG_BT_SHB, PCAPNG_BT_IDB, PCAPNG_BT_EPB, PCAPNG_BT_EPB, PCAPNG_BT_EPB, PCAPNG_BT_ISB,
 	};
 	size_t off = 0, n = 0;
 
-	while (off + 12 <= len && n < 5) {
+	while (off + 12 <= len && n < 6) {
 		const uint8_t *b = buf + off;
 		uint32_t type = u32_at(b), total = u32_at(b + 4);
 		struct option_view o;
@@ -123,6 +125,7 @@ static void check_blocks(const uint8_t *buf, size_t len)
 			CHECK(u32_at(b + 8) == 0x1A2B3C4D, "byte-order magic");
 			CHECK(option_is_string(b + 24, end, 4, "vsockdump test"), "shb_userappl");
 			CHECK(option_is_string(b + 24, end, 3, "Linux test"), "shb_os");
+			CHECK(option_is_string(b + 24, end, 1, SHB_COMMENT), "shb opt_comment");
 		} else if (type == PCAPNG_BT_IDB) {
 			uint16_t lt;
 
@@ -144,17 +147,31 @@ static void check_blocks(const uint8_t *buf, size_t len)
 			CHECK(u32_at(b + 24) == 100, "origlen");
 			CHECK(memcmp(b + 28, frame1, sizeof(frame1)) == 0, "frame data");
 			CHECK(total == 28 + 8 + 4, "epb padded to 32 bits (%u)", total);
+		} else if (type == PCAPNG_BT_EPB && n == 3) {
+			CHECK(total == 28 + 76 + 4, "epb without options (%u)", total);
+		} else if (type == PCAPNG_BT_EPB && n == 4) {
+			uint32_t caplen = FRAME3_HEAD + FRAME3_BODY;
+
+			CHECK(u32_at(b + 20) == caplen && u32_at(b + 24) == 4128, "parts: lengths");
+			CHECK(memcmp(b + 28, frame3, FRAME3_HEAD) == 0 &&
+			      memcmp(b + 28 + FRAME3_HEAD, frame3 + FRAME3_BODY_OFF, FRAME3_BODY) == 0,
+			      "parts: head then body");
+			CHECK(b[28 + caplen] == 0 && b[28 + caplen + 1] == 0, "parts: padded with zeros");
+			CHECK(option_is_string(b + 28 + ((caplen + 3) & ~3u), end, 1, FRAME3_COMMENT),
+			      "parts: opt_comment");
+			CHECK(total == 28 + 12 + 4 + 28 + 4 + 4, "parts: block length %u", total);
 		} else if (type == PCAPNG_BT_ISB) {
 			CHECK(find_option(b + 20, end, 7, &o) && o.len == 8 &&
 			      u64_at(o.value) == 7, "isb_osdrop");
 			CHECK(find_option(b + 20, end, 5, &o) && u64_at(o.value) == 1, "isb_ifdrop");
-			CHECK(find_option(b + 20, end, 6, &o) && u64_at(o.value) == 2, "isb_filteraccept");
+			CHECK(find_option(b + 20, end, 6, &o) && u64_at(o.value) == 3, "isb_filteraccept");
+			CHECK(option_is_string(b + 20, end, 1, ISB_COMMENT), "isb opt_comment");
 			CHECK(find_option(b + 20, end, 2, &o) && o.len == 8, "isb_starttime");
 		}
 		off += total;
 		n++;
 	}
-	CHECK(n == 5 && off == len, "%zu blocks, %zu of %zu bytes", n, off, len);
+	CHECK(n == 6 && off == len, "%zu blocks, %zu of %zu bytes", n, off, len);
 }
 
 /* Without the kernel's counters the ISB claims no drops, rather than zero. */
@@ -196,7 +213,10 @@ static void check_with_libpcap(const char *path)
 	CHECK(h->ts.tv_sec == 1700000000 && h->ts.tv_usec == 123456789, "first ts");
 	CHECK(pcap_next_ex(p, &h, &data) == 1, "second packet");
 	CHECK(h->caplen == sizeof(frame2) && data[0] == 9, "second frame");
-	CHECK(pcap_next_ex(p, &h, &data) == PCAP_ERROR_BREAK, "exactly two packets");
+	CHECK(pcap_next_ex(p, &h, &data) == 1, "third packet");
+	CHECK(h->caplen == FRAME3_HEAD + FRAME3_BODY && h->len == 4128 && data[0] == 7 &&
+	      data[FRAME3_HEAD] == 1 && data[FRAME3_HEAD + FRAME3_BODY - 1] == 7, "third frame");
+	CHECK(pcap_next_ex(p, &h, &data) == PCAP_ERROR_BREAK, "exactly three packets");
 	pcap_close(p);
 }
 

@@ -9,7 +9,10 @@
 #                  sends GUEST_BYTES.
 # Writes OUTDIR/vhost.pcap, peer.jsonl (vhost-peer's report) and host.json
 # (what the host listener received).
-# Usage: vhost.sh VHOST_PEER_BINARY OUTDIR
+# With VSOCKDUMP_BINARY, vsockdump --vhost-fragments=trim captures the same
+# traffic on a link of its own beside tcpdump: OUTDIR/vhost-trim.pcapng, with
+# its log (vsockdump.log) and standard error (vsockdump.err).
+# Usage: vhost.sh VHOST_PEER_BINARY OUTDIR [VSOCKDUMP_BINARY]
 set -euo pipefail
 
 # shellcheck source=capture-lib.sh
@@ -17,6 +20,7 @@ set -euo pipefail
 
 peer=$1
 outdir=$2
+vsockdump=${3:-}
 host_bytes=70000
 guest_bytes=70000
 guest_cid=3
@@ -77,13 +81,52 @@ s.close()
 PY
 }
 
+# vsockdump in trim mode on a vsockmon link of its own, as Wireshark runs it
+# (the pcapng goes to a file instead of a fifo); started once its output has
+# the interface description, written after the filter is attached.
+trim_start() {
+	rm -f /tmp/vhost-trim.pcapng /tmp/vsockdump.log /tmp/vsockdump.err
+	"$vsockdump" --capture --fifo /tmp/vhost-trim.pcapng --iface vsockdump-trim \
+		--vhost-fragments trim --log-level info --log-file /tmp/vsockdump.log 2>/tmp/vsockdump.err &
+	trim_pid=$!
+	for _ in $(seq 100); do
+		[ -s /tmp/vhost-trim.pcapng ] && return 0
+		kill -0 "$trim_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat /tmp/vsockdump.err >&2
+	fail "vsockdump --vhost-fragments trim did not start"
+}
+
+# Once its output stops growing (it writes every 100 ms), SIGTERM: the
+# statistics block with the trim counts closes the file, the link goes.
+trim_stop() {
+	local size=-1 now stable=0 rc=0
+	while [ "$stable" -lt 3 ]; do
+		sleep 0.3
+		now=$(stat -c %s /tmp/vhost-trim.pcapng)
+		if [ "$now" = "$size" ]; then stable=$((stable + 1)); else stable=0; fi
+		size=$now
+	done
+	kill -TERM "$trim_pid"
+	wait "$trim_pid" || rc=$?
+	cp /tmp/vhost-trim.pcapng /tmp/vsockdump.log /tmp/vsockdump.err "$outdir/"
+	[ "$rc" -eq 0 ] || fail "vsockdump exited $rc: $(cat /tmp/vsockdump.err)"
+	! ip link show dev vsockdump-trim >/dev/null 2>&1 || fail "vsockdump left its link behind"
+	echo "vhost-lab: vsockdump --vhost-fragments trim: $(stat -c %s "$outdir/vhost-trim.pcapng") bytes; $(grep -o 'vhost fragments: .*' "$outdir/vsockdump.log")"
+}
+
 main() {
 	local listener_pid peer_pid i
 	mkdir -p "$outdir"
-	rm -f "$outdir/listening" "$outdir/host.json" "$outdir/peer.jsonl"
+	rm -f "$outdir/listening" "$outdir/host.json" "$outdir/peer.jsonl" "$outdir/vhost-trim.pcapng" \
+		"$outdir/vsockdump.log" "$outdir/vsockdump.err"
 	load_vhost
 	vsockmon_link_up vsockmon0
 	capture_start vsockmon0 /tmp/vhost.pcap
+	if [ -n "$vsockdump" ]; then
+		trim_start
+	fi
 
 	host_listener &
 	listener_pid=$!
@@ -104,6 +147,9 @@ main() {
 	capture_stop
 	cp /tmp/vhost.pcap "$outdir/vhost.pcap"
 	echo "vhost-lab: kernel $(uname -r), $(stat -c %s "$outdir/vhost.pcap") bytes captured"
+	if [ -n "$vsockdump" ]; then
+		trim_stop
+	fi
 	cat "$outdir/peer.jsonl" "$outdir/host.json"
 }
 
