@@ -385,13 +385,28 @@ class LostTapFrames(unittest.TestCase):
 
 class RealVhostCapture(unittest.TestCase):
     """samples/real/vhost-split.pcap: Debian 6.1's vhost, a user-space guest
-    (tests/traffic/vhost-peer) with 4 KiB receive buffers."""
+    (tests/traffic/vhost-peer) with 4 KiB receive buffers: 70,000 bytes each
+    way on STREAM connections and one 70,000-byte SEQPACKET message to the
+    guest."""
+
+    def check_message(self, cap, extra):
+        rows = fields(cap, "frame.number", "virtio_vsock.msg.length", "data.data",
+                      display_filter="virtio_vsock.type == 2 && virtio_vsock.msg.length", extra=extra)
+        self.assertEqual([r["virtio_vsock.msg.length"] for r in rows], ["70000"])
+        self.assertEqual(bytes.fromhex(rows[0]["data.data"]), pattern(0, 70000))
+
+    def test_the_message_is_the_one_sent(self):
+        for name in ("vhost-split.pcap", "vhost-6.12.pcap"):
+            for extra in PASSES:
+                with self.subTest(capture=name, passes=extra):
+                    self.check_message(sample("real", name), extra)
 
     def test_every_fragment_is_the_guests_bytes(self):
         cap = sample("real", "vhost-split.pcap")
         for extra in PASSES:
             rows = fields(cap, "frame.number", "virtio_vsock.seq", "virtio_vsock.len", "data.data",
-                          "virtio_vsock.src_cid", display_filter="virtio_vsock.op == 5 && virtio_vsock.len > 0",
+                          "virtio_vsock.src_cid",
+                          display_filter="virtio_vsock.op == 5 && virtio_vsock.len > 0 && virtio_vsock.type == 1",
                           extra=extra)
             self.assertGreater(len(rows), 15)
             for row in rows:
@@ -412,7 +427,8 @@ class RealVhostCapture(unittest.TestCase):
         cap = sample("real", "vhost-6.12.pcap")
         rows = fields(cap, "frame.number", "virtio_vsock.seq", "virtio_vsock.len", "data.data",
                       "virtio_vsock.split.offset", "virtio_vsock.trailer",
-                      display_filter="virtio_vsock.op == 5 && virtio_vsock.src_cid == 2", extra=("-2",))
+                      display_filter="virtio_vsock.op == 5 && virtio_vsock.src_cid == 2 && virtio_vsock.type == 1",
+                      extra=("-2",))
         self.assertEqual(sum(int(r["virtio_vsock.len"]) for r in rows), 70000)
         self.assertEqual(max(int(r["virtio_vsock.len"]) for r in rows), 4096 - 44)
         for row in rows:
