@@ -11,11 +11,15 @@
  */
 #include "vsockmon-int.h"
 
+#include <errno.h>
+
 #include <epan/exceptions.h>
 #include <epan/expert.h>
 #include <epan/prefs.h>
 #include <epan/proto_data.h>
 #include <epan/show_exception.h>
+#include <epan/uat-int.h>
+#include <wsutil/filesystem.h>
 
 #define TTRPC_HDR_LEN		10
 #define TTRPC_DEFAULT_PORT	1024
@@ -55,16 +59,23 @@ static int hf_status_message = -1;
 static int hf_response_in = -1;
 static int hf_response_to = -1;
 static int hf_time = -1;
+static int hf_discarded = -1;
+static int hf_discarded_from = -1;
 
 static gint ett_ttrpc = -1;
 static gint ett_flags = -1;
 
-static expert_field ei_bad_header = EI_INIT;
 static expert_field ei_bad_body = EI_INIT;
 static expert_field ei_no_response = EI_INIT;
+static expert_field ei_oversized = EI_INIT;
+static expert_field ei_pb_nested_length = EI_INIT;
+static expert_field ei_pb_too_deep = EI_INIT;
 
 static dissector_handle_t ttrpc_handle;
 static dissector_handle_t protobuf_handle;
+
+/* Has protobuf any .proto file, i.e. any type to read a nested message by? (ttrpc_init()) */
+static gboolean protobuf_has_protos;
 
 static const value_string type_names[] = {
 	{ TTRPC_REQUEST, "Request" },
@@ -104,6 +115,23 @@ typedef struct ttrpc_call {
 	const char *path;	/* "/service/method" */
 	int client_flow;	/* vsockmon flow of the request's sender (-1: unknown) */
 } ttrpc_call_t;
+
+/*
+ * The body of an oversized message that runs past its segment: ttrpc's
+ * receiver reads and discards it, so its bytes in the flow's next segments
+ * are no headers. Kept for the frame whose payload starts inside it.
+ */
+typedef struct ttrpc_discard {
+	guint32 left;		/* body bytes still to come */
+	guint32 header_frame;	/* the frame with the oversized message's header */
+} ttrpc_discard_t;
+
+/* A connection known to carry ttrpc (it began with a client's call). */
+typedef struct ttrpc_conv {
+	wmem_map_t *calls;		/* stream id -> ttrpc_call_t */
+	ttrpc_discard_t discard[2];	/* first pass: per flow, where the last segment left it */
+	wmem_map_t *discard_at;		/* frame -> ttrpc_discard_t its payload starts with */
+} ttrpc_conv_t;
 
 /* ---- protobuf wire format, just what ttrpc's own messages need ---- */
 
@@ -155,27 +183,161 @@ static gboolean pb_next(tvbuff_t *tvb, int offset, int end, pb_field_t *field)
 }
 
 /*
- * Does protobuf, reading the top level of [offset, end) field by field as
- * it does, come to a length-delimited field whose length does not fit in
- * an int with the tag and length varints added? Wireshark's protobuf
- * dissector casts such a length and fails an assertion on the negative
- * item length: a "[Dissector bug, protocol ProtoBuf ...]" that ends the
- * frame (the calls after it are lost), an abort under
- * WIRESHARK_ABORT_ON_DISSECTOR_BUG. Fields it cannot read end its walk,
- * as they end this one. (Nested messages it reads only by a user's .proto
- * type; those are not checked.)
+ * What Wireshark's protobuf dissector (4.0; the code is the same in master)
+ * cannot take without failing an assertion, a "[Dissector bug, protocol
+ * ProtoBuf ...]" that ends the frame (the calls after it are lost) and an
+ * abort under WIRESHARK_ABORT_ON_DISSECTOR_BUG:
+ *  - a length-delimited field whose length does not fit in an int with the
+ *    tag and length varints added: protobuf casts it and sets a negative
+ *    item length (proto.c: "length >= 0");
+ *  - messages nested so deep that protobuf, which adds 2 to the dissection
+ *    depth per message level, passes gui.max_tree_depth (packet.c:
+ *    "dissection_depth < gui_max_tree_depth"); with a tree, the tree gets
+ *    too deep 2 levels sooner (a DissectorError, no abort, but the frame's
+ *    rest is lost all the same).
+ * Protobuf reads the top level of every payload; a field's bytes it reads
+ * as a nested message only when a user's .proto says the field is one.
  */
-static gboolean pb_length_overflows(tvbuff_t *tvb, int offset, int end)
-{
-	while (offset < end) {
-		pb_field_t field = { 0 };
+enum pb_hazard {
+	PB_SAFE,
+	PB_TOP_LENGTH,		/* at the top level: protobuf always gets there */
+	PB_NESTED_LENGTH,	/* inside a length-delimited field, if that is a message */
+	PB_TOO_DEEP,		/* length-delimited fields nested too deep, if they are messages */
+};
 
-		/* pb_next() refuses a length beyond the bytes, after reading it */
-		if (!pb_next(tvb, offset, end, &field))
-			return field.wire_type == PB_LEN && field.value > (guint64)(G_MAXINT32 - 20);
-		offset = field.end;
+typedef struct pb_hazard_at {
+	int offset;		/* the field's tag, in the payload */
+	int depth;		/* 0: a field of the payload's own message */
+	guint64 length;		/* the length it claims */
+} pb_hazard_at_t;
+
+typedef struct pb_level {
+	int offset;		/* the next field */
+	int end;
+} pb_level_t;
+
+/*
+ * The deepest message below the payload's own that protobuf reads without
+ * failing. Measured on 4.0.17 (gui.max_tree_depth 20 to 500): at nesting n
+ * it fails with a tree when 2n + 6 reaches gui.max_tree_depth, without one
+ * when 2n + 2 does, from a dissection depth of 0 where we call it.
+ */
+static int pb_max_nesting(packet_info *pinfo)
+{
+	int nesting = ((int)prefs.gui_max_tree_depth - pinfo->dissection_depth - 7) / 2;
+
+	return MAX(nesting, 0);
+}
+
+static gboolean pb_varint(tvbuff_t *tvb, int offset, int end, guint64 *value, int *used)
+{
+	*used = (int)tvb_get_varint(tvb, offset, end - offset, value, ENC_VARINT_PROTOBUF);
+	return *used > 0;
+}
+
+static void pb_note_hazard(pb_hazard_at_t *at, int offset, int depth, guint64 length)
+{
+	at->offset = offset;
+	at->depth = depth;
+	at->length = length;
+}
+
+/*
+ * Walk the payload as protobuf walks it (dissect_protobuf_message(): field
+ * after field until one it cannot read; a field's bytes beyond the payload
+ * end its whole walk with an exception) and say where it would fail: at
+ * the top level, or, taking every length-delimited field for a message -
+ * we do not know the types - the first place deeper. A nested field may
+ * just be bytes, which protobuf does not read into, so after a place
+ * deeper it goes on with the enclosing field's next one, as protobuf would
+ * then: the top level is always checked to its end. Iterative: a 4 MiB
+ * payload can nest two million levels.
+ */
+static enum pb_hazard pb_find_hazard(tvbuff_t *tvb, packet_info *pinfo, pb_hazard_at_t *at)
+{
+	/* protobuf reads no byte past the captured ones: it throws there */
+	int length = (int)tvb_captured_length(tvb), max_nesting = pb_max_nesting(pinfo), depth = 0;
+	wmem_array_t *levels = wmem_array_sized_new(pinfo->pool, sizeof(pb_level_t), 16);
+	pb_level_t top = { 0, length };
+	enum pb_hazard found = PB_SAFE;
+
+	wmem_array_append_one(levels, top);
+	while (depth >= 0) {
+		pb_level_t *level = (pb_level_t *)wmem_array_index(levels, depth);
+		pb_level_t nested;
+		guint64 key, value;
+		int start = level->offset, offset, used;
+
+		/* the end of a message, or a field protobuf cannot read: it ends the message */
+		if (start >= level->end || !pb_varint(tvb, start, level->end, &key, &used)) {
+			depth--;
+			continue;
+		}
+		offset = start + used;
+		switch (key & 7) {
+		case PB_VARINT:
+			if (!pb_varint(tvb, offset, level->end, &value, &used)) {
+				depth--;
+				continue;
+			}
+			level->offset = offset + used;
+			break;
+		case PB_FIXED64:
+		case PB_FIXED32:
+			level->offset = offset + ((key & 7) == PB_FIXED64 ? 8 : 4);
+			if (level->offset > length) {
+				if (!depth)	/* protobuf throws: nothing after it is read */
+					return found;
+				depth--;
+				continue;
+			}
+			break;
+		case PB_LEN:
+			if (!pb_varint(tvb, offset, level->end, &value, &used)) {
+				depth--;
+				continue;
+			}
+			offset += used;
+			if (value > (guint64)(G_MAXINT32 - 20)) {
+				if (!depth) {
+					pb_note_hazard(at, start, depth, value);
+					return PB_TOP_LENGTH;
+				}
+				if (found == PB_SAFE) {
+					pb_note_hazard(at, start, depth, value);
+					found = PB_NESTED_LENGTH;
+				}
+				depth--;
+				continue;
+			}
+			if (value > (guint64)(length - offset)) {
+				if (!depth)
+					return found;
+				depth--;
+				continue;
+			}
+			level->offset = offset + (int)value;
+			if (depth + 1 > max_nesting) {
+				/* not read into: as if it were bytes */
+				if (found == PB_SAFE) {
+					pb_note_hazard(at, start, depth + 1, value);
+					found = PB_TOO_DEEP;
+				}
+				break;
+			}
+			nested.offset = offset;
+			nested.end = offset + (int)value;
+			if (++depth < (int)wmem_array_get_count(levels))
+				*(pb_level_t *)wmem_array_index(levels, depth) = nested;
+			else
+				wmem_array_append_one(levels, nested);
+			break;
+		default:
+			depth--;
+			continue;
+		}
 	}
-	return FALSE;
+	return found;
 }
 
 /* ---- bodies ---- */
@@ -185,25 +347,59 @@ static gboolean pb_length_overflows(tvbuff_t *tvb, int offset, int end)
  * parse is its malformed item, not the end of this frame: the other
  * messages in the segment still get dissected, and the columns still say
  * what the ttrpc calls are.
+ *
+ * A payload protobuf would fail an assertion on (pb_find_hazard()): at the
+ * top level, malformed, as protobuf says of a length beyond the bytes but
+ * for its cast; deeper, only with .proto files (without, protobuf reads no
+ * nested message), an expert, and the payload goes to protobuf without its
+ * method, by field numbers only. Deeper we cannot tell a message from bytes
+ * that look like one (1 to 1.5 % of random binary bytes fields do), so it
+ * is only a warning and the top level is still shown.
  */
 static void hand_to_protobuf(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, int offset, int length,
 			     const char *path, const char *direction)
 {
 	tvbuff_t *payload = tvb_new_subset_length(tvb, offset, length);
 	gboolean writable = col_get_writable(pinfo->cinfo, -1);
+	proto_item *ti = proto_tree_add_item(tree, hf_payload, tvb, offset, length, ENC_NA);
 
-	proto_tree_add_item(tree, hf_payload, tvb, offset, length, ENC_NA);
 	if (!protobuf_handle || length <= 0)
 		return;
-	/* the protobuf dissector's gRPC convention: "application/grpc,/svc/method,request" */
 	col_set_writable(pinfo->cinfo, -1, FALSE);
 	TRY {
-		/* what protobuf says of a length beyond the bytes, but for its cast */
-		if (pb_length_overflows(payload, 0, length))
+		/* the protobuf dissector's gRPC convention: "application/grpc,/svc/method,request" */
+		const char *type = wmem_strdup_printf(pinfo->pool, "application/grpc,%s,%s", path ? path : "",
+						      direction);
+		pb_hazard_at_t at = { 0 };
+
+		switch (pb_find_hazard(payload, pinfo, &at)) {
+		case PB_TOP_LENGTH:
 			THROW(ReportedBoundsError);
-		call_dissector_with_data(protobuf_handle, payload, pinfo, tree,
-					 wmem_strdup_printf(pinfo->pool, "application/grpc,%s,%s", path ? path : "",
-							    direction));
+			break;
+		case PB_NESTED_LENGTH:
+			if (!protobuf_has_protos)
+				break;
+			expert_add_info_format(pinfo, ti, &ei_pb_nested_length,
+					       "Length-delimited field at nesting level %d (payload offset %d) claims %"
+					       PRIu64 " bytes: malformed if it is in a message field (Wireshark's protobuf "
+					       "dissector would fail an assertion on it); payload decoded without its types",
+					       at.depth, at.offset, at.length);
+			type = NULL;
+			break;
+		case PB_TOO_DEEP:
+			if (!protobuf_has_protos)
+				break;
+			expert_add_info_format(pinfo, ti, &ei_pb_too_deep,
+					       "Length-delimited fields nested %d levels deep (payload offset %d): if they are "
+					       "messages, deeper than Wireshark's protobuf dissector can go (gui.max_tree_depth "
+					       "%u); payload decoded without its types",
+					       at.depth, at.offset, prefs.gui_max_tree_depth);
+			type = NULL;
+			break;
+		case PB_SAFE:
+			break;
+		}
+		call_dissector_with_data(protobuf_handle, payload, pinfo, tree, (void *)type);
 	}
 	CATCH_NONFATAL_ERRORS {
 		col_set_writable(pinfo->cinfo, -1, writable);
@@ -227,6 +423,17 @@ static void add_metadata(tvbuff_t *tvb, proto_tree *tree, const pb_field_t *kv)
 	}
 }
 
+/* A Request's service (field 1) or method (field 2): shown, and its text kept. */
+static gboolean add_path_field(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const pb_field_t *f,
+			       const char **service, const char **method)
+{
+	if (f->wire_type != PB_LEN || (f->number != 1 && f->number != 2))
+		return FALSE;
+	proto_tree_add_item_ret_string(tree, f->number == 1 ? hf_service : hf_method, tvb, f->offset, f->length,
+				       ENC_UTF_8, pinfo->pool, (const guint8 **)(f->number == 1 ? service : method));
+	return TRUE;
+}
+
 /*
  * Request {1 service, 2 method, 3 payload, 4 timeout_nano, 5 metadata};
  * returns "/service/method" (also kept in the call, first thing, so the
@@ -240,19 +447,15 @@ static const char *dissect_request(tvbuff_t *tvb, packet_info *pinfo, proto_tree
 	gboolean have_payload = FALSE;
 
 	while (offset < end && pb_next(tvb, offset, end, &f)) {
-		if (f.number == 1 && f.wire_type == PB_LEN)
-			proto_tree_add_item_ret_string(tree, hf_service, tvb, f.offset, f.length, ENC_UTF_8,
-						       pinfo->pool, (const guint8 **)&service);
-		else if (f.number == 2 && f.wire_type == PB_LEN)
-			proto_tree_add_item_ret_string(tree, hf_method, tvb, f.offset, f.length, ENC_UTF_8,
-						       pinfo->pool, (const guint8 **)&method);
-		else if (f.number == 3 && f.wire_type == PB_LEN)
+		offset = f.end;
+		if (add_path_field(tvb, pinfo, tree, &f, &service, &method))
+			continue;
+		if (f.number == 3 && f.wire_type == PB_LEN)
 			payload = f, have_payload = TRUE;
 		else if (f.number == 4 && f.wire_type == PB_VARINT)
 			proto_tree_add_uint64(tree, hf_timeout, tvb, f.offset, f.length, f.value);
 		else if (f.number == 5 && f.wire_type == PB_LEN)
 			add_metadata(tvb, tree, &f);
-		offset = f.end;
 	}
 	if (offset != end)
 		return NULL;
@@ -311,16 +514,19 @@ static gboolean dissect_response(tvbuff_t *tvb, packet_info *pinfo, proto_tree *
 
 /* ---- request/response matching ---- */
 
-static wmem_map_t *calls_of(packet_info *pinfo)
+/* The connection's state: from its first message on, it is known to carry ttrpc. */
+static ttrpc_conv_t *conv_of(packet_info *pinfo)
 {
 	conversation_t *conv = find_or_create_conversation(pinfo);
-	wmem_map_t *calls = (wmem_map_t *)conversation_get_proto_data(conv, proto_ttrpc);
+	ttrpc_conv_t *tc = (ttrpc_conv_t *)conversation_get_proto_data(conv, proto_ttrpc);
 
-	if (!calls) {
-		calls = wmem_map_new(wmem_file_scope(), g_direct_hash, g_direct_equal);
-		conversation_add_proto_data(conv, proto_ttrpc, calls);
+	if (!tc) {
+		tc = wmem_new0(wmem_file_scope(), ttrpc_conv_t);
+		tc->calls = wmem_map_new(wmem_file_scope(), g_direct_hash, g_direct_equal);
+		tc->discard_at = wmem_map_new(wmem_file_scope(), g_direct_hash, g_direct_equal);
+		conversation_add_proto_data(conv, proto_ttrpc, tc);
 	}
-	return calls;
+	return tc;
 }
 
 /* Whether the message sent in this flow comes from the call's server. */
@@ -351,7 +557,7 @@ static ttrpc_call_t *match_call(packet_info *pinfo, guint32 stream_id, guint8 ty
 
 	if (call || PINFO_FD_VISITED(pinfo))
 		return call;
-	calls = calls_of(pinfo);
+	calls = conv_of(pinfo)->calls;
 	if (type == TTRPC_REQUEST) {
 		call = wmem_new0(wmem_file_scope(), ttrpc_call_t);
 		call->request_frame = pinfo->num;
@@ -398,11 +604,13 @@ static void show_call(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, proto
 
 /* ---- messages ---- */
 
-static void add_length_stream_type(proto_tree *tree, tvbuff_t *tvb, int offset)
+static proto_item *add_length_stream_type(proto_tree *tree, tvbuff_t *tvb, int offset)
 {
-	proto_tree_add_item(tree, hf_length, tvb, offset, 4, ENC_BIG_ENDIAN);
+	proto_item *length = proto_tree_add_item(tree, hf_length, tvb, offset, 4, ENC_BIG_ENDIAN);
+
 	proto_tree_add_item(tree, hf_stream_id, tvb, offset + 4, 4, ENC_BIG_ENDIAN);
 	proto_tree_add_item(tree, hf_type, tvb, offset + 8, 1, ENC_BIG_ENDIAN);
+	return length;
 }
 
 static int dissect_message(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, int offset, int flow)
@@ -448,24 +656,22 @@ static int dissect_message(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
 }
 
 /*
- * Could the bytes at offset start a ttrpc header, as far as they go?
+ * Could the bytes at offset start a connection's first ttrpc message?
  * Port 1024 is also the first port Linux binds automatically, so other
  * traffic lands there too: a connection's first message must look like a
- * client's first call - a whole header, a Request on an odd (client)
- * stream, a body that starts with a Request field - rather than swallow
- * whatever comes. Later headers need only a sane length (containerd/ttrpc
- * skips message types it does not know, so they are shown, not refused).
+ * client's first call - a whole header with a length within ttrpc's limit,
+ * a Request on an odd (client) stream, a body that starts with a Request
+ * field - rather than swallow whatever comes. Later headers are taken as
+ * they come, as ttrpc's receiver takes them: it skips message types it does
+ * not know, and discards the body of a message over its length limit.
  */
-static gboolean plausible_header(tvbuff_t *tvb, int offset, int available, gboolean known_ttrpc)
+static gboolean plausible_first_header(tvbuff_t *tvb, int offset, int available)
 {
 	int have = available - offset;
 	guint8 first_tag;
 
-	if (have >= 4 && tvb_get_ntohl(tvb, offset) > TTRPC_MAX_LEN)
-		return FALSE;
-	if (known_ttrpc)
-		return TRUE;
-	if (have < TTRPC_HDR_LEN || tvb_get_guint8(tvb, offset + 8) != TTRPC_REQUEST ||
+	if (have < TTRPC_HDR_LEN || tvb_get_ntohl(tvb, offset) > TTRPC_MAX_LEN ||
+	    tvb_get_guint8(tvb, offset + 8) != TTRPC_REQUEST ||
 	    !(tvb_get_ntohl(tvb, offset + 4) & 1) || (tvb_get_guint8(tvb, offset + 9) & ~0x07))
 		return FALSE;
 	if (tvb_get_ntohl(tvb, offset) == 0 || have == TTRPC_HDR_LEN)
@@ -489,42 +695,176 @@ static int dissect_cut_message(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tr
 	return available;
 }
 
+/* Service and method of an oversized Request, from the body bytes this segment has. */
+static const char *oversized_request_path(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, int offset,
+					  int end)
+{
+	const char *service = NULL, *method = NULL;
+	pb_field_t f;
+
+	while (offset < end && pb_next(tvb, offset, end, &f)) {
+		add_path_field(tvb, pinfo, tree, &f, &service, &method);
+		offset = f.end;
+	}
+	return service && method ? wmem_strdup_printf(wmem_file_scope(), "/%s/%s", service, method) : NULL;
+}
+
+/*
+ * A message over ttrpc's length limit (messageLengthMax, 4 MiB; channel.go
+ * recv(), and ttrpc-rust's the same): the receiver reads its body, discards
+ * it and answers with an error status on its stream (containerd/ttrpc:
+ * RESOURCE_EXHAUSTED), and reads the next header after it. So do we: the
+ * header and what the segment has of the body; the rest of the body is
+ * discarded from the flow's next segments (dissect_discarded()).
+ */
+static int dissect_oversized(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, int offset, int available,
+			     int flow)
+{
+	guint32 length = tvb_get_ntohl(tvb, offset);
+	guint32 stream_id = tvb_get_ntohl(tvb, offset + 4);
+	guint8 type = tvb_get_guint8(tvb, offset + 8);
+	guint8 flags = tvb_get_guint8(tvb, offset + 9);
+	int body = offset + TTRPC_HDR_LEN;
+	guint32 here = MIN(length, (guint32)(available - body));
+	proto_item *ti = proto_tree_add_item(tree, proto_ttrpc, tvb, offset, TTRPC_HDR_LEN + (int)here, ENC_NA);
+	proto_tree *msg_tree = proto_item_add_subtree(ti, ett_ttrpc);
+	ttrpc_call_t *call = match_call(pinfo, stream_id, type, flags, flow);
+	const char *path = call ? call->path : NULL;
+	proto_item *length_item = add_length_stream_type(msg_tree, tvb, offset);
+
+	proto_tree_add_bitmask(msg_tree, tvb, offset + 9, hf_flags, ett_flags, flag_fields, ENC_BIG_ENDIAN);
+	if (type == TTRPC_REQUEST) {
+		const char *request_path = oversized_request_path(tvb, pinfo, msg_tree, body, body + (int)here);
+
+		if (call && !call->path)
+			call->path = request_path;
+		path = call ? call->path : request_path;
+	}
+	if (here)
+		proto_tree_add_item(msg_tree, hf_discarded, tvb, body, (int)here, ENC_NA);
+	expert_add_info_format(pinfo, length_item, &ei_oversized,
+			       "Message of %u bytes is over ttrpc's limit of %u: the receiver discards it", length,
+			       TTRPC_MAX_LEN);
+	show_call(tvb, pinfo, msg_tree, ti, type, call);
+
+	proto_item_append_text(ti, ", %s, stream %u%s%s, oversized: %u bytes, discarded",
+			       VSOCKMON_VAL_TO_STR(pinfo->pool, type, type_names, "type %u"), stream_id,
+			       path ? " " : "", path ? path : "", length);
+	col_append_sep_fstr(pinfo->cinfo, COL_INFO, ", ", "%s %u%s%s [oversized: %u bytes, discarded]",
+			    VSOCKMON_VAL_TO_STR(pinfo->pool, type, type_names, "type %u"), stream_id,
+			    path ? " " : "", path ? path : "", length);
+	if (here < length && !PINFO_FD_VISITED(pinfo) && flow >= 0) {
+		ttrpc_conv_t *tc = conv_of(pinfo);
+
+		tc->discard[flow].left = length - here;
+		tc->discard[flow].header_frame = pinfo->num;
+	}
+	return TTRPC_HDR_LEN + (int)here;
+}
+
+/*
+ * The body of an oversized message this frame's payload starts with: the
+ * first pass takes it from where the flow's last segment left it and keeps
+ * it with the frame, for the later passes (in any order).
+ */
+static const ttrpc_discard_t *discard_at_start(packet_info *pinfo, ttrpc_conv_t *tc, int flow)
+{
+	ttrpc_discard_t *discard;
+
+	if (PINFO_FD_VISITED(pinfo))
+		return (const ttrpc_discard_t *)wmem_map_lookup(tc->discard_at, GUINT_TO_POINTER(pinfo->num));
+	if (flow < 0 || !tc->discard[flow].left)
+		return NULL;
+	discard = wmem_new(wmem_file_scope(), ttrpc_discard_t);
+	*discard = tc->discard[flow];
+	wmem_map_insert(tc->discard_at, GUINT_TO_POINTER(pinfo->num), discard);
+	return discard;
+}
+
+static int dissect_discarded(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, ttrpc_conv_t *tc, int flow,
+			     const ttrpc_discard_t *discard, int available)
+{
+	guint32 here = MIN(discard->left, (guint32)available);
+	proto_item *ti = proto_tree_add_item(tree, proto_ttrpc, tvb, 0, (int)here, ENC_NA);
+	proto_tree *msg_tree = proto_item_add_subtree(ti, ett_ttrpc);
+	proto_item *item = proto_tree_add_uint(msg_tree, hf_discarded_from, tvb, 0, 0, discard->header_frame);
+
+	proto_item_set_generated(item);
+	proto_tree_add_item(msg_tree, hf_discarded, tvb, 0, (int)here, ENC_NA);
+	proto_item_append_text(ti, ", body of an oversized message, discarded: %u bytes here, %u after", here,
+			       discard->left - here);
+	col_append_sep_str(pinfo->cinfo, COL_INFO, ", ", "[body of an oversized message, discarded]");
+	if (!PINFO_FD_VISITED(pinfo))
+		tc->discard[flow].left = discard->left - here;
+	return (int)here;
+}
+
+/* A message the segment does not hold whole: ask the transport for the rest. */
+static int need_more(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, int offset, int available)
+{
+	int have = available - offset;
+
+	if (!pinfo->can_desegment)
+		return dissect_cut_message(tvb, pinfo, tree, offset, available);
+	pinfo->desegment_offset = offset;
+	pinfo->desegment_len = have < TTRPC_HDR_LEN ? DESEGMENT_ONE_MORE_SEGMENT :
+			       TTRPC_HDR_LEN + tvb_get_ntohl(tvb, offset) - (guint32)have;
+	return available;
+}
+
 /* Whole messages only: ask the transport for the rest of a cut one. */
 static int dissect_ttrpc(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
 	const vsockmon_packet_t *pkt = vsockmon_packet_of(pinfo);
+	int flow = pkt ? pkt->flow : -1;
 	int offset = 0, available = (int)tvb_reported_length(tvb);
 	conversation_t *conv = find_conversation_pinfo(pinfo, 0);
-	gboolean known = conv && conversation_get_proto_data(conv, proto_ttrpc);
+	ttrpc_conv_t *tc = conv ? (ttrpc_conv_t *)conversation_get_proto_data(conv, proto_ttrpc) : NULL;
+	/* one frame can bring several calls (a reassembled PDU, then the rest) */
+	gboolean first_call = !p_get_proto_data(pinfo->pool, pinfo, proto_ttrpc, 0);
+	const ttrpc_discard_t *discard = tc && first_call ? discard_at_start(pinfo, tc, flow) : NULL;
 
-	if (!plausible_header(tvb, 0, available, known))
+	if (!tc && !plausible_first_header(tvb, 0, available))
 		return 0;
 	col_set_str(pinfo->cinfo, COL_PROTOCOL, "TTRPC");
-	/* one frame can bring several calls (a reassembled PDU, then the rest) */
-	if (!p_get_proto_data(pinfo->pool, pinfo, proto_ttrpc, 0)) {
+	if (first_call) {
 		col_clear(pinfo->cinfo, COL_INFO);
 		p_add_proto_data(pinfo->pool, pinfo, proto_ttrpc, 0, GINT_TO_POINTER(1));
 	}
+	if (discard)
+		offset = dissect_discarded(tvb, pinfo, tree, tc, flow, discard, available);
 	while (offset < available) {
 		int have = available - offset;
 
-		if (!plausible_header(tvb, offset, available, TRUE)) {
-			proto_item *ti = proto_tree_add_item(tree, proto_ttrpc, tvb, offset, -1, ENC_NA);
-
-			expert_add_info(pinfo, ti, &ei_bad_header);
-			return available;
+		if (have < TTRPC_HDR_LEN)
+			return need_more(tvb, pinfo, tree, offset, available);
+		if (tvb_get_ntohl(tvb, offset) > TTRPC_MAX_LEN) {
+			offset += dissect_oversized(tvb, pinfo, tree, offset, available, flow);
+			continue;
 		}
-		if (have < TTRPC_HDR_LEN || have < (int)(TTRPC_HDR_LEN + tvb_get_ntohl(tvb, offset))) {
-			if (!pinfo->can_desegment)
-				return dissect_cut_message(tvb, pinfo, tree, offset, available);
-			pinfo->desegment_offset = offset;
-			pinfo->desegment_len = have < TTRPC_HDR_LEN ? DESEGMENT_ONE_MORE_SEGMENT :
-					       TTRPC_HDR_LEN + tvb_get_ntohl(tvb, offset) - (guint32)have;
-			return available;
-		}
-		offset += dissect_message(tvb, pinfo, tree, offset, pkt ? pkt->flow : -1);
+		if (have < (int)(TTRPC_HDR_LEN + tvb_get_ntohl(tvb, offset)))
+			return need_more(tvb, pinfo, tree, offset, available);
+		offset += dissect_message(tvb, pinfo, tree, offset, flow);
 	}
 	return offset;
+}
+
+/*
+ * Protobuf reads a nested message only by a type from .proto files: those in
+ * its search paths (the protobuf_search_paths table) and in the "protobuf"
+ * folders of the global and personal configuration. Checked again for each
+ * capture file and after a change of preferences (a new dissection).
+ */
+static void ttrpc_init(void)
+{
+	uat_t *paths = uat_get_table_by_name("Protobuf Search Paths");
+	char *global = get_datafile_path("protobuf");
+	char *personal = get_persconffile_path("protobuf", TRUE);
+
+	protobuf_has_protos = (paths && paths->nrows_p && *paths->nrows_p > 0) ||
+			      test_for_directory(global) == EISDIR || test_for_directory(personal) == EISDIR;
+	g_free(global);
+	g_free(personal);
 }
 
 void proto_register_ttrpc(void)
@@ -558,18 +898,27 @@ void proto_register_ttrpc(void)
 				     FRAMENUM_TYPE(FT_FRAMENUM_REQUEST), 0x0, NULL, HFILL } },
 		{ &hf_time, { "Response time", "ttrpc.time", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0,
 			      "Time from the request to this response", HFILL } },
+		{ &hf_discarded, { "Discarded body", "ttrpc.discarded", FT_BYTES, BASE_NONE, NULL, 0x0,
+				   "Body of a message over ttrpc's length limit: the receiver discards it", HFILL } },
+		{ &hf_discarded_from, { "Oversized message in", "ttrpc.discarded_from", FT_FRAMENUM, BASE_NONE,
+					NULL, 0x0, "The frame with the header of the message this body belongs to",
+					HFILL } },
 	};
 	static gint *ett[] = {
 		&ett_ttrpc,
 		&ett_flags,
 	};
 	static ei_register_info ei[] = {
-		{ &ei_bad_header, { "ttrpc.header.invalid", PI_MALFORMED, PI_ERROR,
-				    "Not a ttrpc header: length over 4 MiB", EXPFILL } },
 		{ &ei_bad_body, { "ttrpc.body.malformed", PI_MALFORMED, PI_ERROR,
 				  "Body is not a valid protobuf message", EXPFILL } },
 		{ &ei_no_response, { "ttrpc.no_response", PI_SEQUENCE, PI_NOTE, "Request without a response",
 				     EXPFILL } },
+		{ &ei_oversized, { "ttrpc.length.oversized", PI_PROTOCOL, PI_WARN,
+				   "Message over ttrpc's length limit: the receiver discards it", EXPFILL } },
+		{ &ei_pb_nested_length, { "ttrpc.payload.nested_length", PI_MALFORMED, PI_WARN,
+					  "Nested length-delimited field claims 2 GiB or more", EXPFILL } },
+		{ &ei_pb_too_deep, { "ttrpc.payload.too_deep", PI_UNDECODED, PI_WARN,
+				     "Length-delimited fields nested deeper than protobuf goes", EXPFILL } },
 	};
 	expert_module_t *expert_ttrpc;
 
@@ -579,6 +928,7 @@ void proto_register_ttrpc(void)
 	expert_ttrpc = expert_register_protocol(proto_ttrpc);
 	expert_register_field_array(expert_ttrpc, ei, array_length(ei));
 	ttrpc_handle = register_dissector("ttrpc", dissect_ttrpc, proto_ttrpc);
+	register_init_routine(ttrpc_init);
 	/* holds the port preference that dissector_add_uint_with_preference() adds */
 	prefs_register_protocol(proto_ttrpc, NULL);
 }

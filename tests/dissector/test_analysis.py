@@ -630,6 +630,151 @@ class TtrpcEdges(unittest.TestCase):
         self.assertIn("Request 1 /svc/M1, Request 3 /svc/M2", rows[0]["_ws.col.Info"])
         self.assertNotEqual(rows[0]["_ws.malformed"], "")	# the bad payload is marked
 
+    def proto_home(self):
+        """A HOME whose protobuf search paths hold protos/vsockmon-nested.proto."""
+        protos = tempfile.mkdtemp(prefix="vsockmon-protos-")
+        self.addCleanup(shutil.rmtree, protos, True)
+        os.chmod(protos, 0o755)
+        proto = os.path.join(protos, "vsockmon-nested.proto")
+        shutil.copyfile(os.path.join(os.path.dirname(__file__), "protos", "vsockmon-nested.proto"), proto)
+        os.chmod(proto, 0o644)
+        home = make_home({"protobuf_search_paths": '"%s","TRUE"\n' % protos})
+        self.addCleanup(shutil.rmtree, home, True)
+        return home
+
+    def test_nested_length_beyond_an_int_is_no_dissector_bug(self):
+        # with a .proto in which NestRequest.node is a message, protobuf reads
+        # node's bytes as fields, and a length of 2^31 there fails the same
+        # assertion as at the top level (proto.c "length >= 0"): the rest of
+        # the frame was lost, and tshark aborted under
+        # WIRESHARK_ABORT_ON_DISSECTOR_BUG; in a Request's payload and a Response's
+        c, s = self.CLIENT, self.SERVER
+        node = pb_varint(1 << 3 | 2) + pb_varint(1 << 31) + b"x"	# Node.name claiming 2^31 bytes
+        payload = pb_bytes(1, node)
+        capture = self.capture(
+            (c, s, ttrpc_request(1, "vsockmon.test.Nest", "Call", payload) + ttrpc_request(3, "svc", "M2", b"\x08\x01")),
+            (s, c, ttrpc_message(1, 2, pb_bytes(2, payload)) + ttrpc_message(3, 2, b"")))
+        home = self.proto_home()
+        self.assertNotIn("Dissector bug", tshark("-r", capture, "-V", home=home))
+        rows = fields(capture, "ttrpc.method", "_ws.col.Info", "_ws.expert.message", "_ws.malformed",
+                      display_filter="ttrpc", home=home)
+        self.assertEqual(rows[0]["ttrpc.method"], "Call,M2")	# the next call is still read
+        self.assertEqual(rows[1]["_ws.col.Info"], "Response 1 /vsockmon.test.Nest/Call OK, Response 3 /svc/M2 OK")
+        for row in rows:
+            self.assertIn("nesting level 1 (payload offset 2) claims 2147483648 bytes", row["_ws.expert.message"])
+        # without a .proto protobuf reads no nested message: nothing to say
+        rows = fields(capture, "_ws.expert.message", "_ws.malformed", display_filter="ttrpc")
+        self.assertEqual([(r["_ws.expert.message"], r["_ws.malformed"]) for r in rows], [("", "")] * 2)
+
+    def test_top_level_length_is_checked_past_nested_fields(self):
+        # nested fields that protobuf may not read into (bytes, or no .proto)
+        # must not hide a top-level length of 2^31 after them
+        c, s = self.CLIENT, self.SERVER
+        huge = pb_varint(2 << 3 | 2) + pb_varint(1 << 31) + b"x"
+        nested_huge = pb_bytes(1, pb_varint(1 << 3 | 2) + pb_varint(1 << 31) + b"x")
+        nested_beyond = pb_bytes(1, b"\x0a\x7f\x00")	# a length beyond the payload, one level down
+        capture = self.capture(
+            (c, s, ttrpc_request(1, "vsockmon.test.Nest", "Call", nested_huge + huge) +
+             ttrpc_request(3, "vsockmon.test.Nest", "Call", nested_beyond + huge) +
+             ttrpc_request(5, "svc", "M5", b"\x08\x01")))
+        for home in (None, self.proto_home()):
+            self.assertNotIn("Dissector bug", tshark("-r", capture, "-V", home=home))
+            rows = fields(capture, "ttrpc.method", "_ws.malformed", display_filter="ttrpc", home=home)
+            self.assertEqual(rows[0]["ttrpc.method"], "Call,Call,M5")
+            self.assertEqual(rows[0]["_ws.malformed"].count("_ws.malformed"), 2, home)
+
+    def test_nesting_deeper_than_protobuf_goes_is_no_dissector_bug(self):
+        # a recursive message type lets a payload nest as deep as it likes;
+        # protobuf adds 2 to the dissection depth per level and asserts
+        # below gui.max_tree_depth (500: about 248 levels; packet.c
+        # "dissection_depth < gui_max_tree_depth"), and with a tree its tree
+        # gets too deep 2 levels sooner (a DissectorError): either way the
+        # rest of the frame was lost
+        def nested(depth):
+            node = pb_bytes(1, b"leaf")
+            for _ in range(depth):
+                node = pb_bytes(3, node)	# Node.child
+            return pb_bytes(1, node)	# NestRequest.node
+
+        c, s = self.CLIENT, self.SERVER
+        capture = self.capture(
+            (c, s, ttrpc_request(1, "vsockmon.test.Nest", "Call", nested(100))),
+            (c, s, ttrpc_request(3, "vsockmon.test.Nest", "Call", nested(300)) + ttrpc_request(5, "svc", "M5", b"\x08\x01")))
+        home = self.proto_home()
+        for max_depth in ("500", "101"):
+            prefs = ("-o", "gui.max_tree_depth:" + max_depth)
+            self.assertNotIn("Dissector bug", tshark("-r", capture, "-V", *prefs, home=home), max_depth)
+            # no tree: the summary line of frame 4 was empty
+            summary = tshark("-r", capture, *prefs, home=home).splitlines()
+            self.assertTrue(summary[3].endswith("Request 3 /vsockmon.test.Nest/Call, Request 5 /svc/M5"), summary[3])
+        rows = fields(capture, "ttrpc.method", "protobuf.message.name", "_ws.expert.message", display_filter="ttrpc",
+                      home=home)
+        # 100 levels are still decoded by type, without a word
+        self.assertEqual(rows[0]["protobuf.message.name"].split(","),
+                         ["vsockmon.test.NestRequest"] + ["vsockmon.test.Node"] * 101)
+        self.assertEqual(rows[0]["_ws.expert.message"], "")
+        self.assertEqual(rows[1]["ttrpc.method"], "Call,M5")
+        self.assertIn("nested 247 levels deep", rows[1]["_ws.expert.message"])
+
+    def oversized_capture(self, split_header):
+        """Request 1, then Request 3 with a body of 4 MiB + 1 (one byte over
+        ttrpc's limit) across 70 frames, then Request 5 in its last frame;
+        the server answers 3 with RESOURCE_EXHAUSTED. split_header: frame 3
+        ends 4 bytes into Request 3's header. Returns the capture and the
+        client's RW frame numbers."""
+        c, s = self.CLIENT, self.SERVER
+        big = ttrpc_request(3, "svc", "Big", pb_bytes(1, b"A" * ((4 << 20) + 1 - 20)))
+        self.assertEqual(struct.unpack(">I", big[:4])[0], (4 << 20) + 1)
+        first = ttrpc_request(1, "svc", "M1", b"\x08\x01")
+        stream = first + big + ttrpc_request(5, "svc", "M5", b"\x08\x01")
+        cuts = [len(first) + (4 if split_header else 100)]
+        while len(stream) - cuts[-1] > 60000:
+            cuts.append(cuts[-1] + 60000)
+        cuts = [0] + cuts + [len(stream)]
+        credit = dict(buf_alloc=1 << 24)	# room for the whole body
+        frames = [vsock_frame(c, s, REQUEST, **credit), vsock_frame(s, c, RESPONSE, **credit)]
+        frames += [vsock_frame(c, s, RW, stream[a:b], **credit) for a, b in zip(cuts, cuts[1:])]
+        exhausted = pb_bytes(1, b"\x08\x08")	# Response.status {code: RESOURCE_EXHAUSTED}
+        frames.append(vsock_frame(s, c, RW, ttrpc_message(1, 2, b"") + ttrpc_message(3, 2, exhausted) +
+                                  ttrpc_message(5, 2, b""), **credit))
+        return write_capture(frames), list(range(3, len(frames)))
+
+    def test_oversized_message_is_discarded_and_the_stream_goes_on(self):
+        # ttrpc's receiver reads the body of a message over 4 MiB, discards
+        # it, answers the call with an error status and reads the next
+        # header (containerd/ttrpc channel.go recv()); this showed the header
+        # as "Not a ttrpc header" and the body's bytes as data or as headers
+        for split_header, passes in ((False, ()), (False, ("-2",)),
+                                     (False, ("-2", "-o", "virtio_vsock.reassemble_stream:FALSE")),
+                                     (True, ()), (True, ("-2",))):
+            with self.subTest(split_header=split_header, passes=passes):
+                capture, client = self.oversized_capture(split_header)
+                header = client[1] if split_header else client[0]
+                rows = {int(r["frame.number"]): r for r in fields(
+                    capture, "frame.number", "ttrpc.method", "ttrpc.response_to", "_ws.col.Info",
+                    "_ws.expert.message", display_filter="ttrpc", extra=passes)}
+                # the stream goes on after the body: request 5, the answers
+                self.assertEqual(rows.get(client[-1], {}).get("_ws.col.Info"),
+                                 "[body of an oversized message, discarded], Request 5 /svc/M5")
+                self.assertEqual(rows[client[-1]]["ttrpc.method"], "M5")
+                answer = rows[client[-1] + 1]
+                self.assertEqual(answer["_ws.col.Info"],
+                                 "Response 1 /svc/M1 OK, Response 3 /svc/Big RESOURCE_EXHAUSTED, Response 5 /svc/M5 OK")
+                self.assertEqual(answer["ttrpc.response_to"], "3,%d,%d" % (header, client[-1]))
+                # the oversized message: its header, what its call was, an expert
+                self.assertEqual(rows[header]["ttrpc.method"], "M1,Big" if not split_header else "Big")
+                self.assertIn("Request 3 /svc/Big [oversized: 4194305 bytes, discarded]", rows[header]["_ws.col.Info"])
+                self.assertIn("Message of 4194305 bytes is over ttrpc's limit of 4194304",
+                              rows[header]["_ws.expert.message"])
+                # the frames in between: its body, not headers
+                body = {int(r["frame.number"]): r for r in fields(
+                    capture, "frame.number", "ttrpc.discarded_from", "_ws.col.Info", display_filter="ttrpc.discarded",
+                    extra=passes)}
+                self.assertEqual(sorted(body), client[client.index(header):])	# the header's frame has its start
+                for n in client[client.index(header) + 1:-1]:
+                    self.assertEqual((body[n]["_ws.col.Info"], body[n]["ttrpc.discarded_from"]),
+                                     ("[body of an oversized message, discarded]", str(header)), n)
+
     def test_streaming_call_ends_with_the_servers_closing_data(self):
         c, s = self.CLIENT, self.SERVER
         capture = self.capture(
