@@ -1,59 +1,34 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * virtio-vsock-split.c - find the fragment in host-side tap frames of
- * packets vhost split across the guest's receive buffers (see the header).
+ * virtio-vsock-split.c - the plugin's side of finding the fragment in
+ * host-side tap frames of packets vhost split across the guest's receive
+ * buffers (see the header). The detection itself is
+ * dissector/vsock-split-core.c, shared with vsockdump: this file keeps its
+ * state per connection and direction, stores what it decides for each frame
+ * on the first pass, and hands the stored record to later passes.
  *
- * A fragment frame carries more than its len. The first fragment of a
- * packet carries the packet from its start in both kernel variants; the
- * later ones tell the variants apart: "rest" frames shrink by the previous
- * fragment's len, "whole" frames keep carrying the whole packet. vhost
- * sends a packet's fragments back to back (the rest of a packet goes back
- * to the head of the guest's queue), so the first pass follows each
- * connection's host->guest packet being split with a packet length and the
- * bytes of it seen so far, and any other frame of that direction ends it.
- *
- * A capture can lack frames (a full capture ring). A "rest" frame tells
- * where its fragment is (the packet's end minus what it carries); a
- * "whole" frame does not, so a gap is found only later: at the packet's
- * last fragment, which alone is shorter than the guest's buffers (or has
- * EOM), or at the next packet, whose frames carry other bytes or arrive
- * after another frame. Either way the packet ends there: the damage of a
- * lost frame stays inside its packet, and an expert says where.
+ * The first pass follows each connection's host->guest packet being split;
+ * any other frame of that direction ends it (vhost sends a packet's
+ * fragments back to back). A first fragment is only known to be one when a
+ * later fragment follows: the core says so, and its stored record is
+ * patched then. A capture can lack frames (a full capture ring): the frame
+ * at which a gap shows records the bytes lost, and for a "whole" packet from
+ * which frame on its fragments may be at the wrong offset (an expert says
+ * where).
  */
 #include "virtio-vsock-split.h"
 
 #include <epan/proto_data.h>
 
-/* Which kernel variant wrote a direction's fragment frames. */
-typedef enum {
-	SPLIT_STYLE_UNKNOWN = 0,	/* no fragment followed another yet */
-	SPLIT_STYLE_REST,
-	SPLIT_STYLE_WHOLE,
-} split_style_t;
-
-/* One direction of a connection: its packet being split, and what its
- * earlier fragments showed. */
+/* One direction of a connection: the core's state, and the record of its
+ * packet's first fragment (patched when a later one confirms it). */
 typedef struct split_progress {
-	guint32 packet_len;	/* 0: none */
-	guint32 done;		/* bytes of it placed so far: where its next fragment starts */
-	guint32 first_len;	/* len of its first fragment seen */
-	guint32 first_frame;	/* ... and that fragment's frame */
-	guint64 content;	/* fingerprint of its last frame (not for "rest" frames) */
-	gboolean confirmed;	/* it is a split packet: a fragment followed, or the direction's style is known */
-	gboolean guessed;	/* a "whole" fragment of it was placed right after the previous one */
-	vsock_split_frag_t *first;	/* its first fragment's record */
-
-	guint32 frag_size;	/* the guest's receive buffer: the longest fragment of a split packet */
-	guint8 style;		/* split_style_t: the host's kernel, learnt from a fragment that followed another */
-	gboolean content_ok;	/* "whole" frames of one packet carried the same bytes: the tap copied the payload */
+	struct vsock_split_state core;
+	vsock_split_frag_t *first;
 } split_progress_t;
 
 /* Per-frame data (file scope): fragments, and frames that found fragments missing. */
 #define SPLIT_FRAG_KEY 0x73706c74	/* "splt" */
-
-/* The bytes of "whole" frames a fingerprint samples. */
-#define SAMPLE_COUNT 16
-#define SAMPLE_LEN 16
 
 static int proto_virtio_vsock = -1;
 
@@ -76,50 +51,6 @@ static split_progress_t *progress_of(const vsockmon_packet_t *pkt, gboolean crea
 	return &both[pkt->flow];
 }
 
-static guint64 fnv1a(guint64 hash, const guint8 *bytes, guint n)
-{
-	while (n--) {
-		hash ^= *bytes++;
-		hash *= G_GUINT64_CONSTANT(0x100000001b3);
-	}
-	return hash;
-}
-
-/*
- * What tells two packets of the same size apart: samples of the captured
- * payload (every "whole" frame of one packet carries the same bytes, even
- * cut by the same snapshot length) and the header values vhost copies into
- * each fragment's header unchanged (flags aside: it clears EOM on all but
- * the last).
- */
-static guint64 fingerprint(tvbuff_t *tvb, guint payload_offset, const vsockmon_packet_t *pkt)
-{
-	guint32 header[2] = { pkt->buf_alloc, pkt->fwd_cnt };
-	gint captured = tvb_captured_length_remaining(tvb, payload_offset);
-	guint64 hash = fnv1a(G_GUINT64_CONSTANT(0xcbf29ce484222325), (const guint8 *)header, sizeof(header));
-	guint i;
-
-	if (captured <= 0)
-		return hash;
-	if (captured <= SAMPLE_COUNT * SAMPLE_LEN)
-		return fnv1a(hash, tvb_get_ptr(tvb, payload_offset, captured), (guint)captured);
-	for (i = 0; i < SAMPLE_COUNT; i++) {
-		guint at = payload_offset + (guint)((guint64)(captured - SAMPLE_LEN) * i / (SAMPLE_COUNT - 1));
-
-		hash = fnv1a(hash, tvb_get_ptr(tvb, at, SAMPLE_LEN), SAMPLE_LEN);
-	}
-	return hash;
-}
-
-/* A "whole" fragment that ends its packet: vhost fills each of the guest's
- * buffers (all the same size) but the last, and clears EOM on all but the
- * last fragment of a SEQPACKET packet. */
-static gboolean ends_packet(const vsockmon_packet_t *pkt, guint32 frag_size)
-{
-	return (frag_size && pkt->virtio_len < frag_size) ||
-	       (pkt->virtio_type == VIRTIO_VSOCK_TYPE_SEQPACKET && (pkt->virtio_flags & VIRTIO_VSOCK_SEQ_EOM));
-}
-
 static vsock_split_frag_t *store(packet_info *pinfo, const vsock_split_frag_t *frag)
 {
 	vsock_split_frag_t *stored = (vsock_split_frag_t *)wmem_memdup(wmem_file_scope(), frag, sizeof(*frag));
@@ -128,127 +59,62 @@ static vsock_split_frag_t *store(packet_info *pinfo, const vsock_split_frag_t *f
 	return stored;
 }
 
-/* The packet being split ends here: say what of it never showed up. */
-static void end_packet(split_progress_t *p, vsock_split_frag_t *frag)
+/* What the frame's header shows the core, and its payload's length as sent. */
+static void frame_input(tvbuff_t *tvb, packet_info *pinfo, const vsockmon_packet_t *pkt, guint payload_offset,
+			struct vsock_split_input *in)
 {
-	if (p->packet_len && p->confirmed && p->done < p->packet_len) {
-		frag->lost += p->packet_len - p->done;
-		if (p->guessed)
-			frag->lost_since = p->first_frame;
+	*in = (struct vsock_split_input){
+		.src_cid = pkt->src_cid,
+		.op = pkt->virtio_op,
+		.type = pkt->virtio_type,
+		.flags = pkt->virtio_flags,
+		.len = pkt->virtio_len,
+		.buf_alloc = pkt->buf_alloc,
+		.fwd_cnt = pkt->fwd_cnt,
+		.carried = vsock_reported_from(tvb, payload_offset),
+		.frame = pinfo->num,
+	};
+}
+
+/* ... and the payload bytes captured (for the fingerprint of "whole" frames). */
+static void frame_captured(tvbuff_t *tvb, guint payload_offset, struct vsock_split_input *in)
+{
+	gint captured = tvb_captured_length_remaining(tvb, payload_offset);
+
+	if (captured > 0) {
+		in->captured = tvb_get_ptr(tvb, payload_offset, captured);
+		in->captured_len = (guint32)captured;
 	}
-	p->packet_len = 0;
 }
 
-/* A later fragment of the packet at frag->packet_offset: the first one was a fragment indeed. */
-static void place_later(packet_info *pinfo, split_progress_t *p, vsock_split_frag_t *frag, guint32 len)
+/* First pass: what the frame is, from the frames of its direction before it. */
+static void classify_first_pass(tvbuff_t *tvb, packet_info *pinfo, vsockmon_packet_t *pkt, guint payload_offset,
+				vsock_split_frag_t *frag)
 {
-	if (p->first)
-		p->first->confirmed = TRUE;
-	p->confirmed = TRUE;
-	p->frag_size = MAX(p->frag_size, MAX(p->first_len, len));
-	p->done = frag->packet_offset + len;
-	if (p->done >= p->packet_len)
-		p->packet_len = 0;
-	store(pinfo, frag);
-}
+	struct vsock_split_input in;
+	struct vsock_split_decision d;
+	enum vsock_split_need need;
+	split_progress_t *p;
+	vsock_split_frag_t *stored;
 
-/* The next fragment of the packet being split, if this frame is one. */
-static gboolean continue_packet(tvbuff_t *tvb, packet_info *pinfo, const vsockmon_packet_t *pkt,
-				guint payload_offset, guint32 carried, split_progress_t *p, vsock_split_frag_t *frag)
-{
-	guint32 len = pkt->virtio_len;
-	guint32 left = p->packet_len - p->done;
-	guint32 offset;
-	guint64 content;
-
-	if (len > left)
-		return FALSE;
-	/* "rest": the packet from this fragment on; less if frames went missing before it */
-	if (p->style != SPLIT_STYLE_WHOLE && (carried == left || (p->style == SPLIT_STYLE_REST && carried < left))) {
-		offset = p->packet_len - carried;
-		*frag = (vsock_split_frag_t){ VSOCK_SPLIT_REST, p->packet_len, offset, 0, TRUE, offset - p->done, 0 };
-		p->style = SPLIT_STYLE_REST;
-		place_later(pinfo, p, frag, len);
-		return TRUE;
-	}
-	/* "whole": the same packet again, unless its bytes say it is the next one of the same size
-	 * (trusted once two frames of a packet agreed: a tap may also copy uninitialised bytes) */
-	if (p->style == SPLIT_STYLE_REST || carried != p->packet_len)
-		return FALSE;
-	content = fingerprint(tvb, payload_offset, pkt);
-	if (content == p->content)
-		p->content_ok = TRUE;
-	else if (p->content_ok)
-		return FALSE;
-	/* the last fragment is where it ends the packet; any other follows the one before (a gap
-	 * before it would not show) */
-	offset = ends_packet(pkt, MAX(p->frag_size, p->first_len)) ? p->packet_len - len : p->done;
-	*frag = (vsock_split_frag_t){ VSOCK_SPLIT_WHOLE, p->packet_len, offset, offset, TRUE, offset - p->done,
-				      offset > p->done && p->guessed ? p->first_frame : 0 };
-	if (offset + len < p->packet_len)
-		p->guessed = TRUE;
-	p->style = SPLIT_STYLE_WHOLE;
-	p->content = content;
-	place_later(pinfo, p, frag, len);
-	return TRUE;
-}
-
-/* A frame carrying more than len that continues no packet: a new packet's fragment. */
-static void start_packet(tvbuff_t *tvb, packet_info *pinfo, const vsockmon_packet_t *pkt, guint payload_offset,
-			 guint32 carried, split_progress_t *p, vsock_split_frag_t *frag)
-{
-	guint32 len = pkt->virtio_len;
-
-	end_packet(p, frag);
-	if (p->style == SPLIT_STYLE_WHOLE && ends_packet(pkt, p->frag_size)) {
-		/* the last fragment of a packet whose earlier frames are missing */
-		frag->kind = VSOCK_SPLIT_WHOLE;
-		frag->packet_len = carried;
-		frag->packet_offset = frag->frame_offset = carried - len;
-		frag->confirmed = TRUE;
-		frag->lost += carried - len;
-		store(pinfo, frag);
+	frame_input(tvb, pinfo, pkt, payload_offset, &in);
+	need = vsock_split_need(&in);
+	if (need == VSOCK_SPLIT_NEED_NONE)
 		return;
-	}
-	/* both variants' frames start with a packet's first fragment; once the direction's
-	 * frames showed splits, this is one even if the rest of it goes missing */
-	frag->kind = VSOCK_SPLIT_FIRST;
-	frag->packet_len = carried;
-	frag->confirmed = p->style != SPLIT_STYLE_UNKNOWN;
-	p->packet_len = carried;
-	p->done = p->first_len = len;
-	p->first_frame = pinfo->num;
-	p->content = p->style == SPLIT_STYLE_REST ? 0 : fingerprint(tvb, payload_offset, pkt);
-	p->confirmed = frag->confirmed;
-	p->guessed = FALSE;
-	p->first = store(pinfo, frag);
-}
-
-static void classify_rw(tvbuff_t *tvb, packet_info *pinfo, vsockmon_packet_t *pkt, guint payload_offset,
-			vsock_split_frag_t *frag)
-{
-	guint32 carried = vsock_reported_from(tvb, payload_offset);
-	guint32 len = pkt->virtio_len;
-	gboolean beyond = carried > len && len > 0;
-	split_progress_t *p = progress_of(pkt, beyond);
-
+	p = progress_of(pkt, need == VSOCK_SPLIT_NEED_NEW);
 	if (!p)
 		return;	/* no split ever on this connection, none here */
-	if (beyond) {
-		if (!p->packet_len || !continue_packet(tvb, pinfo, pkt, payload_offset, carried, p, frag))
-			start_packet(tvb, pinfo, pkt, payload_offset, carried, p, frag);
+	frame_captured(tvb, payload_offset, &in);
+	vsock_split_step(&p->core, &in, &d);
+	if (d.confirms_first && p->first)
+		p->first->confirmed = TRUE;
+	*frag = (vsock_split_frag_t){ d.kind, d.packet_len, d.packet_offset, d.frame_offset, d.confirmed, d.lost,
+				      (guint32)d.lost_since };
+	if (d.kind == VSOCK_SPLIT_NONE && !d.lost)
 		return;
-	}
-	if (p->packet_len && p->style != SPLIT_STYLE_WHOLE && carried == len && len == p->packet_len - p->done) {
-		/* the last fragment of a "rest" packet carries just itself */
-		*frag = (vsock_split_frag_t){ VSOCK_SPLIT_REST, p->packet_len, p->done, 0, TRUE, 0, 0 };
-		p->style = SPLIT_STYLE_REST;
-		place_later(pinfo, p, frag, len);
-		return;
-	}
-	end_packet(p, frag);
-	if (frag->lost)
-		store(pinfo, frag);
+	stored = store(pinfo, frag);
+	if (d.kind == VSOCK_SPLIT_FIRST)
+		p->first = stored;
 }
 
 void vsock_split_classify(tvbuff_t *tvb, packet_info *pinfo, vsockmon_packet_t *pkt, guint payload_offset,
@@ -257,18 +123,16 @@ void vsock_split_classify(tvbuff_t *tvb, packet_info *pinfo, vsockmon_packet_t *
 	const vsock_split_frag_t *stored;
 
 	*frag = (vsock_split_frag_t){ VSOCK_SPLIT_NONE, 0, 0, 0, FALSE, 0, 0 };
-	/* only vhost splits, and it sends from the host's CID */
-	if (!pkt->vconv || pkt->src_cid != VSOCK_CID_HOST)
+	/*
+	 * The kernel's tap writes the 44-byte virtio header (hdr.len =
+	 * sizeof(struct virtio_vsock_hdr) in virtio_transport_build_skb()): a
+	 * frame with another transport header length is no vhost tap frame,
+	 * neither a fragment nor the end of one (as vsockdump sees it).
+	 */
+	if (!pkt->vconv || pkt->hdr_len != VIRTIO_VSOCK_HDR_LEN)
 		return;
 	if (!PINFO_FD_VISITED(pinfo)) {
-		if (pkt->virtio_op == VIRTIO_VSOCK_OP_RW) {
-			classify_rw(tvb, pinfo, pkt, payload_offset, frag);
-		} else if (pkt->vconv->split_seen) {
-			/* nothing comes between two fragments */
-			end_packet(progress_of(pkt, FALSE), frag);
-			if (frag->lost)
-				store(pinfo, frag);
-		}
+		classify_first_pass(tvb, pinfo, pkt, payload_offset, frag);
 		return;
 	}
 	if (!pkt->vconv->split_seen)

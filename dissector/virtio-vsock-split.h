@@ -17,18 +17,19 @@
  * Either way the header's len is right and the frame carries more. Only the
  * host's side splits (vhost, source CID 2): the guest's driver taps what it
  * sends and what it received, exactly len bytes each.
+ *
+ * The detection is dissector/vsock-split-core.c, shared with vsockdump's
+ * --vhost-fragments=trim; this is the plugin's side of it: the state per
+ * connection, the records later passes read.
  */
 #ifndef VIRTIO_VSOCK_SPLIT_H
 #define VIRTIO_VSOCK_SPLIT_H
 
 #include "vsockmon-int.h"
+#include "vsock-split-core.h"
 
-typedef enum {
-	VSOCK_SPLIT_NONE = 0,	/* not a recognised fragment: the frame is what it says */
-	VSOCK_SPLIT_FIRST,	/* a packet's first fragment: frame = the whole packet */
-	VSOCK_SPLIT_REST,	/* frame = the packet from this fragment on */
-	VSOCK_SPLIT_WHOLE,	/* frame = the whole packet; fragment at packet_offset */
-} vsock_split_kind_t;
+/* VSOCK_SPLIT_NONE, _FIRST, _REST, _WHOLE: dissector/vsock-split-core.h */
+typedef enum vsock_split_kind vsock_split_kind_t;
 
 /* Where this frame's fragment lies in what the frame carries. */
 typedef struct vsock_split_frag {
@@ -41,9 +42,11 @@ typedef struct vsock_split_frag {
 	 * Bytes of split packets in tap frames the capture lacks (a full
 	 * capture ring), found missing at this frame, which need not be a
 	 * fragment: 0 if none. lost_since (nonzero) is the first frame of a
-	 * whole-packet ("6.7+") split packet whose fragments after the gap were
-	 * placed without knowing where the gap was: they may be at the wrong
-	 * offset (the frames of one packet all carry the same bytes).
+	 * whole-packet ("6.7+") split packet whose fragments were placed
+	 * without knowing where the gap was, its first one seen too (a later
+	 * fragment is taken for the first when those before it went missing):
+	 * they may be at the wrong offset (the frames of one packet all carry
+	 * the same bytes).
 	 */
 	guint32 lost;
 	guint32 lost_since;

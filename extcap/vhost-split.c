@@ -1,25 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * vhost-split.c - find the fragment in host-side tap frames of packets
- * vhost split across a guest's receive buffers, and say what to write of
- * each frame (see vhost-split.h).
+ * vhost-split.c - say what to write of each frame for
+ * --vhost-fragments=trim (see vhost-split.h): the host-side tap frames of
+ * packets vhost split across a guest's receive buffers become their headers
+ * and the fragment's own bytes.
  *
- * The detection is the vsockmon plugin's (dissector/virtio-vsock-split.c),
- * in one pass. Only frames from the host's CID (vhost sends from CID 2;
- * the guest's driver taps exactly len bytes) and only virtio RW frames
- * with len > 0 that carry more than len start or continue a split. A
- * packet's first fragment comes first in its frame in both kernel
- * variants; a later one tells them apart:
- *   "rest":  it carries packet_len - done (the packet from it on), or,
- *            once the direction is known to be "rest", less (frames went
- *            missing before it);
- *   "whole": it carries packet_len again and done + len <= packet_len;
- *            it is at done, or at packet_len - len if it ends the packet
- *            (shorter than the guest's buffers, or SEQPACKET EOM), and two
- *            packets of one size are told apart by their bytes.
- * vhost sends a packet's fragments back to back, so any other frame of
- * the direction (a frame carrying exactly len, another op) ends the
- * packet in progress; what it lacked was in frames the capture lost.
+ * The detection is dissector/vsock-split-core.c, which the plugin calls
+ * too (dissector/virtio-vsock-split.c), in one pass: this file keeps its state
+ * per direction in a bounded table and turns each decision into what to
+ * write, counts and pcapng comments.
  *
  * Trimming only needs the fragment's place in the frame: 0 for a first
  * and a "rest" fragment, its packet offset for a "whole" one. A "whole"
@@ -36,6 +25,7 @@
 #include <string.h>
 
 #include <vsockmon_wire.h>
+#include <vsock-split-core.h>
 
 #include "vhost-split.h"
 
@@ -43,34 +33,14 @@
 #define HDRS_LEN (VSOCKMON_HDR_LEN + VIRTIO_VSOCK_HDR_LEN)
 #define VOFF(field) VSOCKMON_FRAME_VIRTIO_OFF(field)
 
-/* The bytes of a "whole" frame a fingerprint samples (as the plugin). */
-#define SAMPLE_COUNT 16
-#define SAMPLE_LEN 16
-
 #define COMMENT_LEN 512
-
-/* Which kernel variant wrote a direction's fragment frames. */
-enum split_style {
-	STYLE_UNKNOWN = 0,	/* no fragment followed another yet */
-	STYLE_REST,
-	STYLE_WHOLE,
-};
 
 /* One direction (source -> destination) that had a fragment. */
 struct direction {
 	uint64_t src_cid, dst_cid;
 	uint32_t src_port, dst_port;
 	uint64_t used;		/* frame number it was last seen at; 0: a free entry */
-	uint64_t content;	/* fingerprint of the packet's last "whole" frame */
-	uint64_t first_frame;	/* frame number of the packet's first fragment */
-	uint32_t packet_len;	/* the packet being split; 0: none */
-	uint32_t done;		/* bytes of it placed so far: where its next fragment starts */
-	uint32_t first_len;	/* len of its first fragment */
-	uint32_t placed;	/* its frames placed by the sequence alone (a gap before them would not show) */
-	uint32_t frag_size;	/* the guest's receive buffer: the longest fragment seen */
-	uint8_t style;		/* enum split_style, learnt from a fragment that followed another */
-	bool confirmed;		/* the packet is a split one: a fragment followed, or the style is known */
-	bool content_ok;	/* "whole" frames of one packet carried the same bytes */
+	struct vsock_split_state split;
 };
 
 struct vhost_split {
@@ -80,16 +50,12 @@ struct vhost_split {
 	struct direction table[VHOST_SPLIT_SETS * VHOST_SPLIT_WAYS];
 };
 
-/* The fields of the frame being looked at. */
+/* The frame being looked at: its direction, and what it shows the detection. */
 struct frame_view {
-	const uint8_t *bytes;
 	uint32_t caplen;
-	uint32_t carried;	/* payload bytes the frame had on the wire */
-	uint32_t len;		/* virtio header's len */
-	uint16_t op, type;
-	uint32_t flags;
-	uint64_t src_cid, dst_cid;
+	uint64_t dst_cid;
 	uint32_t src_port, dst_port;
+	struct vsock_split_input in;
 };
 
 static uint16_t le16_at(const uint8_t *p)
@@ -145,7 +111,7 @@ static uint64_t mix(uint64_t h)
 
 static bool same_direction(const struct direction *d, const struct frame_view *f)
 {
-	return d->src_cid == f->src_cid && d->dst_cid == f->dst_cid &&
+	return d->src_cid == f->in.src_cid && d->dst_cid == f->dst_cid &&
 	       d->src_port == f->src_port && d->dst_port == f->dst_port;
 }
 
@@ -156,7 +122,7 @@ static bool same_direction(const struct direction *d, const struct frame_view *f
  */
 static struct direction *lookup(struct vhost_split *vs, const struct frame_view *f, bool create)
 {
-	uint64_t h = mix(f->src_cid ^ mix(f->dst_cid ^ mix(((uint64_t)f->src_port << 32) | f->dst_port)));
+	uint64_t h = mix(f->in.src_cid ^ mix(f->dst_cid ^ mix(((uint64_t)f->src_port << 32) | f->dst_port)));
 	struct direction *set = &vs->table[(h % VHOST_SPLIT_SETS) * VHOST_SPLIT_WAYS];
 	struct direction *free_way = NULL, *idle = NULL, *oldest = NULL;
 
@@ -172,7 +138,7 @@ static struct direction *lookup(struct vhost_split *vs, const struct frame_view 
 			d->used = vs->stats.frames;
 			return d;
 		}
-		if (!d->packet_len && (!idle || d->used < idle->used))
+		if (!vsock_split_busy(&d->split) && (!idle || d->used < idle->used))
 			idle = d;
 		if (!oldest || d->used < oldest->used)
 			oldest = d;
@@ -181,17 +147,17 @@ static struct direction *lookup(struct vhost_split *vs, const struct frame_view 
 		return NULL;
 	if (!free_way)
 		free_way = idle ? idle : oldest;
-	if (free_way->packet_len)
+	if (vsock_split_busy(&free_way->split))
 		vs->stats.evicted++;
 	*free_way = (struct direction){
-		.src_cid = f->src_cid, .dst_cid = f->dst_cid,
+		.src_cid = f->in.src_cid, .dst_cid = f->dst_cid,
 		.src_port = f->src_port, .dst_port = f->dst_port,
 		.used = vs->stats.frames,
 	};
 	return free_way;
 }
 
-/* ------------------------------------------------------------ detection */
+/* ------------------------------------------------------------ decisions */
 
 static void note(struct vhost_split *vs, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -216,177 +182,52 @@ static void note(struct vhost_split *vs, const char *fmt, ...)
 		vs->comment_len += (size_t)n < room ? (size_t)n : room - 1;
 }
 
-static uint64_t fnv1a(uint64_t hash, const uint8_t *bytes, size_t n)
+/* Frames of a packet that may hold the wrong bytes, now that a gap showed. */
+static void note_unsure(struct vhost_split *vs, const struct vsock_split_loss *loss)
 {
-	while (n--) {
-		hash ^= *bytes++;
-		hash *= 0x100000001b3ULL;
-	}
-	return hash;
-}
-
-/*
- * What tells two packets of the same size apart: samples of the captured
- * payload (every "whole" frame of one packet carries the same bytes, even
- * cut by the same snapshot length) and the header values vhost copies into
- * each fragment's header unchanged (buf_alloc, fwd_cnt).
- */
-static uint64_t fingerprint(const struct frame_view *f)
-{
-	const uint8_t *payload = f->bytes + HDRS_LEN;
-	size_t captured = f->caplen - HDRS_LEN;
-	uint64_t hash = fnv1a(0xcbf29ce484222325ULL, f->bytes + VOFF(VIRTIO_VSOCK_OFF_BUF_ALLOC),
-			      2 * sizeof(uint32_t));
-
-	if (captured <= SAMPLE_COUNT * SAMPLE_LEN)
-		return fnv1a(hash, payload, captured);
-	for (size_t i = 0; i < SAMPLE_COUNT; i++)
-		hash = fnv1a(hash, payload + (captured - SAMPLE_LEN) * i / (SAMPLE_COUNT - 1), SAMPLE_LEN);
-	return hash;
-}
-
-/* A "whole" fragment that ends its packet: vhost fills each of the guest's
- * buffers (all one size) but the last, and clears EOM on all but the last
- * fragment of a SEQPACKET packet. */
-static bool ends_packet(const struct frame_view *f, uint32_t frag_size)
-{
-	return (frag_size && f->len < frag_size) ||
-	       (f->type == VIRTIO_VSOCK_TYPE_SEQPACKET && (f->flags & VIRTIO_VSOCK_SEQ_EOM));
-}
-
-/* Frames of the direction's packet that may hold the wrong bytes, now that a gap showed. */
-static void note_unsure(struct vhost_split *vs, const struct direction *d)
-{
-	if (d->style != STYLE_WHOLE || !d->placed)
+	if (!loss->unsure)
 		return;
-	vs->stats.unsure += d->placed;
-	note(vs, "Its %u fragment frame%s from frame %llu on may hold the wrong bytes.", d->placed,
-	     d->placed == 1 ? "" : "s", (unsigned long long)d->first_frame);
+	vs->stats.unsure += loss->unsure;
+	note(vs, "Its %u fragment frame%s from frame %llu on may hold the wrong bytes.", loss->unsure,
+	     loss->unsure == 1 ? "" : "s", (unsigned long long)loss->unsure_since);
 }
 
-static void count_gap(struct vhost_split *vs, uint32_t bytes)
+/* Say at this frame what split packets lacked: bytes in frames the capture lost. */
+static void note_lost(struct vhost_split *vs, const struct vsock_split_decision *d)
 {
-	vs->stats.gaps++;
-	vs->stats.gap_bytes += bytes;
-}
+	const struct vsock_split_loss *ended = &d->ended, *gap = &d->gap;
 
-/* The packet in progress ends here: say what of it never showed up. */
-static void end_packet(struct vhost_split *vs, struct direction *d)
-{
-	if (d->packet_len && d->confirmed && d->done < d->packet_len) {
-		uint32_t lost = d->packet_len - d->done;
-
-		count_gap(vs, lost);
+	if (ended->bytes) {
+		vs->stats.gaps++;
+		vs->stats.gap_bytes += ended->bytes;
 		note(vs, "vsockdump: the %u-byte split packet before this frame lacks %u byte%s: "
-		     "frames the capture lost.", d->packet_len, lost, lost == 1 ? "" : "s");
-		note_unsure(vs, d);
+		     "frames the capture lost.", ended->packet_len, ended->bytes, ended->bytes == 1 ? "" : "s");
+		note_unsure(vs, ended);
 	}
-	d->packet_len = 0;
-}
-
-/* A later fragment of the packet, at packet offset @offset. */
-static void place_later(struct direction *d, uint32_t offset, uint32_t len)
-{
-	d->confirmed = true;
-	if (len > d->frag_size)
-		d->frag_size = len;
-	if (d->first_len > d->frag_size)
-		d->frag_size = d->first_len;
-	d->done = offset + len;
-	if (d->done >= d->packet_len)
-		d->packet_len = 0;
-}
-
-/*
- * The next fragment of the packet in progress, if this frame is one: true,
- * with where the fragment starts in the frame's payload in *@at.
- */
-static bool continue_packet(struct vhost_split *vs, struct direction *d, const struct frame_view *f,
-			    uint32_t *at)
-{
-	uint32_t left = d->packet_len - d->done;
-	uint32_t offset;
-	uint64_t content;
-
-	if (f->len > left)
-		return false;
-	/* "rest": the packet from this fragment on; less if frames went missing before it */
-	if (d->style != STYLE_WHOLE &&
-	    (f->carried == left || (d->style == STYLE_REST && f->carried < left))) {
-		offset = d->packet_len - f->carried;
-		if (offset > d->done) {
-			count_gap(vs, offset - d->done);
+	if (gap->bytes) {
+		vs->stats.gaps++;
+		vs->stats.gap_bytes += gap->bytes;
+		if (gap->located)
 			note(vs, "vsockdump: bytes %u-%u of this %u-byte split packet were in frames the "
-			     "capture lost.", d->done, offset - 1, d->packet_len);
-		}
-		d->style = STYLE_REST;
-		place_later(d, offset, f->len);
-		*at = 0;
-		return true;
+			     "capture lost.", gap->from, gap->from + gap->bytes - 1, gap->packet_len);
+		else	/* where they were is not known: somewhere since the packet's first frame seen */
+			note(vs, "vsockdump: %u bytes of this %u-byte split packet were in frames the capture "
+			     "lost.", gap->bytes, gap->packet_len);
+		note_unsure(vs, gap);
 	}
-	/* "whole": the same packet again, unless its bytes say it is the next one of
-	 * the same size (trusted once two frames of a packet agreed) */
-	if (d->style == STYLE_REST || f->carried != d->packet_len)
-		return false;
-	content = fingerprint(f);
-	if (content == d->content)
-		d->content_ok = true;
-	else if (d->content_ok)
-		return false;
-	/* the last fragment is where it ends the packet; any other follows the one
-	 * before (a gap before it would not show) */
-	d->style = STYLE_WHOLE;
-	offset = ends_packet(f, d->frag_size > d->first_len ? d->frag_size : d->first_len) ?
-		 d->packet_len - f->len : d->done;
-	if (offset > d->done) {
-		/* where they were is not known: somewhere since the packet's first frame seen */
-		count_gap(vs, offset - d->done);
-		note(vs, "vsockdump: %u bytes of this %u-byte split packet were in frames the capture lost.",
-		     offset - d->done, d->packet_len);
-		note_unsure(vs, d);
-	} else if (offset + f->len < d->packet_len) {
-		d->placed++;
-	}
-	d->content = content;
-	place_later(d, offset, f->len);
-	*at = offset;
-	return true;
-}
-
-/* A frame carrying more than len that continues no packet: a new packet's fragment. */
-static void start_packet(struct vhost_split *vs, struct direction *d, const struct frame_view *f,
-			 uint32_t *at)
-{
-	end_packet(vs, d);
-	if (d->style == STYLE_WHOLE && ends_packet(f, d->frag_size)) {
-		/* the last fragment of a packet whose earlier frames are missing */
-		count_gap(vs, f->carried - f->len);
-		note(vs, "vsockdump: bytes 0-%u of this %u-byte split packet were in frames the capture lost.",
-		     f->carried - f->len - 1, f->carried);
-		*at = f->carried - f->len;
-		return;
-	}
-	/* both variants' frames start with a packet's first fragment */
-	d->packet_len = f->carried;
-	d->done = d->first_len = f->len;
-	d->first_frame = vs->stats.frames;
-	d->content = d->style == STYLE_REST ? 0 : fingerprint(f);
-	d->confirmed = d->style != STYLE_UNKNOWN;
-	d->placed = 1;
-	*at = 0;
 }
 
 /* Write the headers and the fragment's own bytes, at @at in the frame's payload. */
 static void trim(struct vhost_split *vs, const struct frame_view *f, uint32_t at, struct vhost_frame *out)
 {
-	uint32_t captured = f->caplen - HDRS_LEN;
-	uint32_t keep = captured > at ? captured - at : 0;
+	uint32_t len = f->in.len;
+	uint32_t keep = f->in.captured_len > at ? f->in.captured_len - at : 0;
 
-	if (keep > f->len)
-		keep = f->len;
-	if (keep < f->len)
+	if (keep > len)
+		keep = len;
+	if (keep < len)
 		vs->stats.cut++;	/* what a fixed kernel's frame cut by the snapshot length would keep, or less */
-	out->origlen = HDRS_LEN + f->len;
+	out->origlen = HDRS_LEN + len;
 	if (at == 0 || keep == 0) {
 		out->head_len = HDRS_LEN + keep;
 		out->body_len = 0;
@@ -400,26 +241,37 @@ static void trim(struct vhost_split *vs, const struct frame_view *f, uint32_t at
 	vs->stats.bytes_after += HDRS_LEN + keep;
 }
 
-/* The frame's fields, if it is a virtio frame from the host whose headers were captured. */
-static bool view(const uint8_t *frame, uint32_t caplen, uint32_t origlen, struct frame_view *f)
+/*
+ * The frame's fields, if it is a virtio frame whose headers were captured.
+ * The kernel's tap writes the 44-byte virtio header (hdr.len =
+ * sizeof(struct virtio_vsock_hdr) in virtio_transport_build_skb()): a frame
+ * with another transport header length is no vhost tap frame.
+ */
+static bool view(const uint8_t *frame, uint32_t caplen, uint32_t origlen, uint64_t number,
+		 struct frame_view *f)
 {
 	if (caplen < HDRS_LEN || origlen < caplen ||
 	    le16_at(frame + VSOCKMON_OFF_TRANSPORT) != AF_VSOCK_TRANSPORT_VIRTIO ||
-	    le16_at(frame + VSOCKMON_OFF_LEN) != VIRTIO_VSOCK_HDR_LEN ||
-	    le64_at(frame + VSOCKMON_OFF_SRC_CID) != VSOCK_CID_HOST)
+	    le16_at(frame + VSOCKMON_OFF_LEN) != VIRTIO_VSOCK_HDR_LEN)
 		return false;
 	*f = (struct frame_view){
-		.bytes = frame,
 		.caplen = caplen,
-		.carried = origlen - HDRS_LEN,
-		.len = le32_at(frame + VOFF(VIRTIO_VSOCK_OFF_LEN)),
-		.op = le16_at(frame + VOFF(VIRTIO_VSOCK_OFF_OP)),
-		.type = le16_at(frame + VOFF(VIRTIO_VSOCK_OFF_TYPE)),
-		.flags = le32_at(frame + VOFF(VIRTIO_VSOCK_OFF_FLAGS)),
-		.src_cid = VSOCK_CID_HOST,
 		.dst_cid = le64_at(frame + VSOCKMON_OFF_DST_CID),
 		.src_port = le32_at(frame + VSOCKMON_OFF_SRC_PORT),
 		.dst_port = le32_at(frame + VSOCKMON_OFF_DST_PORT),
+		.in = {
+			.src_cid = le64_at(frame + VSOCKMON_OFF_SRC_CID),
+			.op = le16_at(frame + VOFF(VIRTIO_VSOCK_OFF_OP)),
+			.type = le16_at(frame + VOFF(VIRTIO_VSOCK_OFF_TYPE)),
+			.flags = le32_at(frame + VOFF(VIRTIO_VSOCK_OFF_FLAGS)),
+			.len = le32_at(frame + VOFF(VIRTIO_VSOCK_OFF_LEN)),
+			.buf_alloc = le32_at(frame + VOFF(VIRTIO_VSOCK_OFF_BUF_ALLOC)),
+			.fwd_cnt = le32_at(frame + VOFF(VIRTIO_VSOCK_OFF_FWD_CNT)),
+			.carried = origlen - HDRS_LEN,
+			.captured = frame + HDRS_LEN,
+			.captured_len = caplen - HDRS_LEN,
+			.frame = number,
+		},
 	};
 	return true;
 }
@@ -429,32 +281,27 @@ void vhost_split_frame(struct vhost_split *vs, const uint8_t *frame, uint32_t ca
 {
 	struct frame_view f;
 	struct direction *d;
-	bool beyond;
-	uint32_t at;
+	struct vsock_split_decision dec;
+	enum vsock_split_need need;
 
 	vs->stats.frames++;
 	vs->comment_len = 0;
 	vs->comment[0] = '\0';
 	*out = (struct vhost_frame){ .head_len = caplen, .origlen = origlen };
-	if (!view(frame, caplen, origlen, &f))
+	if (!view(frame, caplen, origlen, vs->stats.frames, &f))
 		return;
-	beyond = f.op == VIRTIO_VSOCK_OP_RW && f.len > 0 && f.carried > f.len;
-	d = lookup(vs, &f, beyond);
+	need = vsock_split_need(&f.in);
+	if (need == VSOCK_SPLIT_NEED_NONE)
+		return;		/* not from the host: vhost does not split it */
+	d = lookup(vs, &f, need == VSOCK_SPLIT_NEED_NEW);
 	if (!d)
 		return;		/* no split ever in this direction, none here */
-	if (beyond) {
-		if (!d->packet_len || !continue_packet(vs, d, &f, &at))
-			start_packet(vs, d, &f, &at);
-		trim(vs, &f, at, out);
-	} else if (f.op == VIRTIO_VSOCK_OP_RW && d->packet_len && d->style != STYLE_WHOLE &&
-		   f.carried == f.len && f.len == d->packet_len - d->done) {
-		/* the last fragment of a "rest" packet carries just itself */
-		d->style = STYLE_REST;
-		place_later(d, d->done, f.len);
-	} else {
-		/* nothing else comes between two fragments */
-		end_packet(vs, d);
-	}
+	vsock_split_step(&d->split, &f.in, &dec);
+	note_lost(vs, &dec);
+	/* a fragment whose frame carries more is written as its own bytes (a "rest"
+	 * packet's last fragment carries just itself) */
+	if (dec.kind != VSOCK_SPLIT_NONE && f.in.carried > f.in.len)
+		trim(vs, &f, dec.frame_offset, out);
 	if (vs->comment_len)
 		out->comment = vs->comment;
 }

@@ -16,8 +16,8 @@
  * A 64 KiB packet thus costs ~1 MiB of capture, and every reader but the
  * vsockmon plugin shows the wrong bytes. Trimming writes each such frame as
  * its headers plus the fragment's own len bytes, with pcapng captured and
- * original length of that size. The detection is the plugin's
- * (dissector/virtio-vsock-split.c), done per direction in one pass.
+ * original length of that size. The detection is the plugin's, the same
+ * code (dissector/vsock-split-core.c), done per direction in one pass.
  */
 #ifndef VSOCKDUMP_VHOST_SPLIT_H
 #define VSOCKDUMP_VHOST_SPLIT_H

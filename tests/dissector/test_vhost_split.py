@@ -142,6 +142,29 @@ class CraftedSplitFrames(unittest.TestCase):
             self.assertIn("the frame carries", row["_ws.expert.message"])
             self.assertEqual(row["virtio_vsock.split.offset"], "")
 
+    def test_another_transport_header_length_is_no_fragment(self):
+        """The kernel's tap writes the 44-byte virtio header (hdr.len =
+        sizeof(struct virtio_vsock_hdr)): a host frame with a longer
+        transport header that carries more than len is no vhost fragment
+        (its extra bytes are a trailer), and it neither starts a packet nor
+        ends the one being split (as vsockdump sees it)."""
+        frames = [vsock_frame(HOST, GUEST, REQUEST), vsock_frame(GUEST, HOST, RESPONSE)]
+        split = split_frames(0, 10000, 4052, "whole")
+        odd = bytearray(vsock_frame(HOST, GUEST, RW, bytes(8) + pattern(4052, 6000)))
+        struct.pack_into("<H", odd, 28, 52)	# monitor header: hdr_len
+        frames += [split[0], with_len(bytes(odd), 4052), split[1], split[2]]
+        cap = write_capture(frames)
+        for extra in PASSES:
+            with self.subTest(passes=extra):
+                rows = rw_rows(cap, extra)
+                self.assertEqual([r["virtio_vsock.split.offset"] for r in rows], ["0", "", "4052", "8104"])
+                self.assertIn("the frame carries 6000: the 1948 after them are a trailer", rows[1]["_ws.expert.message"])
+                self.assertNotIn("vhost", rows[1]["_ws.expert.message"])
+                self.assertEqual([bytes.fromhex(r["data.data"]) for r in rows[2:]],
+                                 [pattern(4052, 4052), pattern(8104, 1896)])
+                for row in rows:
+                    self.assertNotIn("never seen", row["_ws.expert.message"])
+
     def test_payload_beyond_the_snapshot_counts(self):
         """The same for a payload that starts beyond the captured bytes (a
         transport header longer than the virtio one, cut by the snapshot
@@ -337,6 +360,26 @@ class LostTapFrames(unittest.TestCase):
                               display_filter="virtio_vsock.msg.length", extra=extra)
                 self.assertEqual([r["virtio_vsock.msg.length"] for r in rows], ["61440", "65536", "65536"])
                 self.assertEqual([bytes.fromhex(r["virtio_vsock.msg.data"]) for r in rows[1:]], [message, message])
+
+    def test_a_fragment_taken_for_the_first_may_be_wrong(self):
+        """A "whole" packet whose first fragment was lost: its next one is
+        taken for the first, at offset 0. The gap its last fragment shows
+        may be before that one: the warning names it (as vsockdump's
+        comment does), not only fragments placed after it."""
+        packets = [pattern(i * 10000, 10000) for i in range(2)]
+        cap, truth = self.lossy(packets, 4052, "whole", {3})
+        first_seen = min(n for n, t in truth.items() if t[2] == 1)
+        last = max(n for n, t in truth.items() if t[2] == 1)
+        for extra in PASSES:
+            with self.subTest(passes=extra):
+                rows = self.check(cap, truth, b"".join(packets), {0}, extra)
+                self.assertEqual(rows[first_seen]["virtio_vsock.split.offset"], "0")	# wrong: 4052
+                self.assertEqual(rows[last]["virtio_vsock.split.offset"], "8104")
+                self.assertEqual(bytes.fromhex(rows[last]["data.data"]), packets[1][8104:])
+                message = rows[last]["_ws.expert.message"]
+                self.assertIn("4052 bytes of vhost-split packets were never seen", message)
+                self.assertIn("the fragments of the packet from frame %d on may show bytes from the wrong offset"
+                              % first_seen, message)
 
     def test_rest_frames_say_where_they_are(self):
         """A "rest" frame ends where its packet ends: after a gap, its offset

@@ -508,8 +508,9 @@ static void test_snaplen(void)
  * Frames that carry exactly len are written as they are, and end the
  * packet in progress in their direction (a fixed kernel's frames are all
  * like that: nothing to do). Frames that are no fragment are left alone:
- * other ops, RW with len 0, another transport or header length, a frame
- * too short for its headers; bytes beyond len there are no vhost split.
+ * other ops, RW with len 0, another transport or header length (which does
+ * not end a packet either), a frame too short for its headers; bytes beyond
+ * len there are no vhost split.
  */
 static void test_untouched(void)
 {
@@ -555,6 +556,25 @@ static void test_untouched(void)
 	CHECK(strstr(w[2].comment, "the 12156-byte split packet before this frame lacks 4052 bytes"),
 	      "control: comment '%s'", w[2].comment);
 	CHECK(w[2].caplen == HDRS && w[2].origlen == HDRS, "control: frame changed");
+	free_frames(frames, n);
+	vhost_split_free(vs);
+
+	/* a frame with a longer transport header in the middle of a packet: no kernel tap's (it
+	 * writes the 44-byte virtio header), so left alone, and the packet goes on (as the plugin) */
+	vs = vhost_split_new();
+	st = vhost_split_stats(vs);
+	n = fragments(frames, HOST, GUEST, 0, 3 * RX, RX, WHOLE, 0, false);
+	frames[3] = frames[2];
+	frames[2] = frames[1];
+	frames[1] = rw(HOST, GUEST, RX, 6000, RX);
+	put16(frames[1]->bytes + VSOCKMON_OFF_LEN, VIRTIO_VSOCK_HDR_LEN + 8);
+	n++;
+	run(vs, frames, n, SNAP_ALL, w);
+	check_unchanged("header length 52", 1, frames[1], &w[1], SNAP_ALL);
+	for (int i = 0; i < n; i += i == 0 ? 2 : 1)
+		check_fragment("header length 52", i, frames[i], &w[i]);
+	CHECK(st->trimmed == 3 && st->gaps == 0, "header length 52: %llu trimmed, %llu gaps",
+	      (unsigned long long)st->trimmed, (unsigned long long)st->gaps);
 	free_frames(frames, n);
 	vhost_split_free(vs);
 
