@@ -3,20 +3,12 @@
  * virtio-vsock-split.h - host-side tap frames of packets that vhost split
  * across the guest's receive buffers (virtio-vsock-split.c).
  *
- * vhost_transport_do_send_pkt() cuts a packet larger than the guest's
- * receive buffer (4 KiB in Linux guests) into fragments, each with its own
- * header whose len is the fragment's, and taps each fragment. Since the
- * sk_buff conversion (Linux 6.3, also in 6.1.y stable) until commit
- * 5f344d809e01 ("vsock/virtio: fix length and offset in tap skb for split
- * packets", 2026), virtio_transport_build_skb() copied more than the
- * fragment into the tap frame:
- *   - "rest": the packet from this fragment on (kernels that skb_pull()
- *     each sent fragment: 6.1.y, 6.3-6.6): the fragment comes first;
- *   - "whole": the whole packet from its start (6.7 and later, which keep an
- *     offset instead): the fragment is at that offset.
- * Either way the header's len is right and the frame carries more. Only the
- * host's side splits (vhost, source CID 2): the guest's driver taps what it
- * sends and what it received, exactly len bytes each.
+ * vhost_transport_do_send_pkt() cuts a host->guest packet larger than the
+ * guest's receive buffer into fragments and taps each one; kernels from
+ * 6.3 (and 6.1.y) until commit 5f344d809e01 copied more than the fragment
+ * into the tap frame ("rest" or "whole": dissector/vsock-split-core.h
+ * tells the story). Either way the header's len is right and the frame
+ * carries more.
  *
  * The detection is dissector/vsock-split-core.c, shared with vsockdump's
  * --vhost-fragments=trim; this is the plugin's side of it: the state per

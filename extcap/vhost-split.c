@@ -182,9 +182,11 @@ static void note(struct vhost_split *vs, const char *fmt, ...)
 		vs->comment_len += (size_t)n < room ? (size_t)n : room - 1;
 }
 
-/* Frames of a packet that may hold the wrong bytes, now that a gap showed. */
-static void note_unsure(struct vhost_split *vs, const struct vsock_split_loss *loss)
+/* Count a split packet's lost bytes; say which of its frames may hold the wrong bytes, now that the gap showed. */
+static void count_loss(struct vhost_split *vs, const struct vsock_split_loss *loss)
 {
+	vs->stats.gaps++;
+	vs->stats.gap_bytes += loss->bytes;
 	if (!loss->unsure)
 		return;
 	vs->stats.unsure += loss->unsure;
@@ -198,22 +200,18 @@ static void note_lost(struct vhost_split *vs, const struct vsock_split_decision 
 	const struct vsock_split_loss *ended = &d->ended, *gap = &d->gap;
 
 	if (ended->bytes) {
-		vs->stats.gaps++;
-		vs->stats.gap_bytes += ended->bytes;
 		note(vs, "vsockdump: the %u-byte split packet before this frame lacks %u byte%s: "
 		     "frames the capture lost.", ended->packet_len, ended->bytes, ended->bytes == 1 ? "" : "s");
-		note_unsure(vs, ended);
+		count_loss(vs, ended);
 	}
 	if (gap->bytes) {
-		vs->stats.gaps++;
-		vs->stats.gap_bytes += gap->bytes;
 		if (gap->located)
 			note(vs, "vsockdump: bytes %u-%u of this %u-byte split packet were in frames the "
 			     "capture lost.", gap->from, gap->from + gap->bytes - 1, gap->packet_len);
 		else	/* where they were is not known: somewhere since the packet's first frame seen */
 			note(vs, "vsockdump: %u bytes of this %u-byte split packet were in frames the capture "
 			     "lost.", gap->bytes, gap->packet_len);
-		note_unsure(vs, gap);
+		count_loss(vs, gap);
 	}
 }
 

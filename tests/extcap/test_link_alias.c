@@ -11,15 +11,7 @@
 #include <unistd.h>
 
 #include "link.h"
-
-static int failures;
-
-#define CHECK(cond, what) do { \
-	if (!(cond)) { \
-		printf("FAIL: %s\n", what); \
-		failures++; \
-	} \
-} while (0)
+#include "unit-check.h"
 
 static void test_round_trip(void)
 {
