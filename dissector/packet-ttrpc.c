@@ -613,46 +613,81 @@ static proto_item *add_length_stream_type(proto_tree *tree, tvbuff_t *tvb, int o
 	return length;
 }
 
-static int dissect_message(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, int offset, int flow)
+/* A message's header as its item shows it, and what the body has to go on. */
+typedef struct ttrpc_msg {
+	guint32 length, stream_id;
+	guint8 type;
+	int body;		/* the body's offset */
+	guint32 here;		/* how much of the body the segment has */
+	proto_item *ti, *length_item;
+	proto_tree *tree;
+	ttrpc_call_t *call;
+} ttrpc_msg_t;
+
+/*
+ * The start of a message (whole, or oversized): its item over the header
+ * and the body bytes the segment has, the four header fields, and its call.
+ */
+static ttrpc_msg_t open_message(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, int offset, int available,
+				int flow)
 {
-	guint32 length = tvb_get_ntohl(tvb, offset);
-	guint32 stream_id = tvb_get_ntohl(tvb, offset + 4);
-	guint8 type = tvb_get_guint8(tvb, offset + 8);
+	ttrpc_msg_t msg;
 	guint8 flags = tvb_get_guint8(tvb, offset + 9);
-	int body = offset + TTRPC_HDR_LEN, end = body + (int)length;
-	proto_item *ti = proto_tree_add_item(tree, proto_ttrpc, tvb, offset, TTRPC_HDR_LEN + length, ENC_NA);
-	proto_tree *msg_tree = proto_item_add_subtree(ti, ett_ttrpc);
-	ttrpc_call_t *call = match_call(pinfo, stream_id, type, flags, flow);
-	const char *path = call ? call->path : NULL;
+
+	msg.length = tvb_get_ntohl(tvb, offset);
+	msg.stream_id = tvb_get_ntohl(tvb, offset + 4);
+	msg.type = tvb_get_guint8(tvb, offset + 8);
+	msg.body = offset + TTRPC_HDR_LEN;
+	msg.here = MIN(msg.length, (guint32)(available - msg.body));
+	msg.ti = proto_tree_add_item(tree, proto_ttrpc, tvb, offset, TTRPC_HDR_LEN + (int)msg.here, ENC_NA);
+	msg.tree = proto_item_add_subtree(msg.ti, ett_ttrpc);
+	msg.call = match_call(pinfo, msg.stream_id, msg.type, flags, flow);
+	msg.length_item = add_length_stream_type(msg.tree, tvb, offset);
+	proto_tree_add_bitmask(msg.tree, tvb, offset + 9, hf_flags, ett_flags, flag_fields, ENC_BIG_ENDIAN);
+	return msg;
+}
+
+/* The end of a message: its call, then "type, stream, path" and what follows (tail) in its label and Info. */
+static void close_message(tvbuff_t *tvb, packet_info *pinfo, const ttrpc_msg_t *msg, const char *path,
+			  const char *label_tail, const char *info_tail)
+{
+	const char *type = VSOCKMON_VAL_TO_STR(pinfo->pool, msg->type, type_names, "type %u");
+
+	show_call(tvb, pinfo, msg->tree, msg->ti, msg->type, msg->call);
+	proto_item_append_text(msg->ti, ", %s, stream %u%s%s%s", type, msg->stream_id, path ? " " : "",
+			       path ? path : "", label_tail);
+	col_append_sep_fstr(pinfo->cinfo, COL_INFO, ", ", "%s %u%s%s%s", type, msg->stream_id, path ? " " : "",
+			    path ? path : "", info_tail);
+}
+
+/* A message within ttrpc's length limit that the segment holds whole. */
+static int dissect_message(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, int offset, int available, int flow)
+{
+	ttrpc_msg_t msg = open_message(tvb, pinfo, tree, offset, available, flow);
+	int end = msg.body + (int)msg.length;
+	const char *path = msg.call ? msg.call->path : NULL;
 	gboolean body_ok = TRUE;
 	guint32 code = 0;
 
-	add_length_stream_type(msg_tree, tvb, offset);
-	proto_tree_add_bitmask(msg_tree, tvb, offset + 9, hf_flags, ett_flags, flag_fields, ENC_BIG_ENDIAN);
-
-	if (type == TTRPC_REQUEST) {
-		path = dissect_request(tvb, pinfo, msg_tree, body, end, call);
+	if (msg.type == TTRPC_REQUEST) {
+		path = dissect_request(tvb, pinfo, msg.tree, msg.body, end, msg.call);
 		body_ok = path != NULL;
-	} else if (type == TTRPC_RESPONSE) {
-		body_ok = dissect_response(tvb, pinfo, msg_tree, body, end, call, &code);
-	} else if (type == TTRPC_DATA && length) {
+	} else if (msg.type == TTRPC_RESPONSE) {
+		body_ok = dissect_response(tvb, pinfo, msg.tree, msg.body, end, msg.call, &code);
+	} else if (msg.type == TTRPC_DATA && msg.length) {
 		/* a streaming call's message: the client's are requests, the server's responses */
-		hand_to_protobuf(tvb, pinfo, msg_tree, body, (int)length, path,
-				 from_server(call, flow) ? "response" : "request");
-	} else if (length) {
-		proto_tree_add_item(msg_tree, hf_payload, tvb, body, length, ENC_NA);
+		hand_to_protobuf(tvb, pinfo, msg.tree, msg.body, (int)msg.length, path,
+				 from_server(msg.call, flow) ? "response" : "request");
+	} else if (msg.length) {
+		proto_tree_add_item(msg.tree, hf_payload, tvb, msg.body, msg.length, ENC_NA);
 	}
 	if (!body_ok)
-		expert_add_info(pinfo, ti, &ei_bad_body);
-	show_call(tvb, pinfo, msg_tree, ti, type, call);
-
-	proto_item_append_text(ti, ", %s, stream %u%s%s", VSOCKMON_VAL_TO_STR(pinfo->pool, type, type_names, "type %u"),
-			       stream_id, path ? " " : "", path ? path : "");
-	col_append_sep_fstr(pinfo->cinfo, COL_INFO, ", ", "%s %u%s%s%s%s",
-			    VSOCKMON_VAL_TO_STR(pinfo->pool, type, type_names, "type %u"), stream_id,
-			    path ? " " : "", path ? path : "", type == TTRPC_RESPONSE ? " " : "",
-			    type == TTRPC_RESPONSE ? VSOCKMON_VAL_TO_STR(pinfo->pool, code, status_names, "status %u") : "");
-	return TTRPC_HDR_LEN + (int)length;
+		expert_add_info(pinfo, msg.ti, &ei_bad_body);
+	close_message(tvb, pinfo, &msg, path, "",
+		      msg.type == TTRPC_RESPONSE ?
+		      wmem_strdup_printf(pinfo->pool, " %s",
+					 VSOCKMON_VAL_TO_STR(pinfo->pool, code, status_names, "status %u")) : "");
+	return TTRPC_HDR_LEN + (int)msg.length;
 }
 
 /*
@@ -720,46 +755,32 @@ static const char *oversized_request_path(tvbuff_t *tvb, packet_info *pinfo, pro
 static int dissect_oversized(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, int offset, int available,
 			     int flow)
 {
-	guint32 length = tvb_get_ntohl(tvb, offset);
-	guint32 stream_id = tvb_get_ntohl(tvb, offset + 4);
-	guint8 type = tvb_get_guint8(tvb, offset + 8);
-	guint8 flags = tvb_get_guint8(tvb, offset + 9);
-	int body = offset + TTRPC_HDR_LEN;
-	guint32 here = MIN(length, (guint32)(available - body));
-	proto_item *ti = proto_tree_add_item(tree, proto_ttrpc, tvb, offset, TTRPC_HDR_LEN + (int)here, ENC_NA);
-	proto_tree *msg_tree = proto_item_add_subtree(ti, ett_ttrpc);
-	ttrpc_call_t *call = match_call(pinfo, stream_id, type, flags, flow);
-	const char *path = call ? call->path : NULL;
-	proto_item *length_item = add_length_stream_type(msg_tree, tvb, offset);
+	ttrpc_msg_t msg = open_message(tvb, pinfo, tree, offset, available, flow);
+	const char *path = msg.call ? msg.call->path : NULL;
 
-	proto_tree_add_bitmask(msg_tree, tvb, offset + 9, hf_flags, ett_flags, flag_fields, ENC_BIG_ENDIAN);
-	if (type == TTRPC_REQUEST) {
-		const char *request_path = oversized_request_path(tvb, pinfo, msg_tree, body, body + (int)here);
+	if (msg.type == TTRPC_REQUEST) {
+		const char *request_path = oversized_request_path(tvb, pinfo, msg.tree, msg.body,
+								  msg.body + (int)msg.here);
 
-		if (call && !call->path)
-			call->path = request_path;
-		path = call ? call->path : request_path;
+		if (msg.call && !msg.call->path)
+			msg.call->path = request_path;
+		path = msg.call ? msg.call->path : request_path;
 	}
-	if (here)
-		proto_tree_add_item(msg_tree, hf_discarded, tvb, body, (int)here, ENC_NA);
-	expert_add_info_format(pinfo, length_item, &ei_oversized,
-			       "Message of %u bytes is over ttrpc's limit of %u: the receiver discards it", length,
+	if (msg.here)
+		proto_tree_add_item(msg.tree, hf_discarded, tvb, msg.body, (int)msg.here, ENC_NA);
+	expert_add_info_format(pinfo, msg.length_item, &ei_oversized,
+			       "Message of %u bytes is over ttrpc's limit of %u: the receiver discards it", msg.length,
 			       TTRPC_MAX_LEN);
-	show_call(tvb, pinfo, msg_tree, ti, type, call);
-
-	proto_item_append_text(ti, ", %s, stream %u%s%s, oversized: %u bytes, discarded",
-			       VSOCKMON_VAL_TO_STR(pinfo->pool, type, type_names, "type %u"), stream_id,
-			       path ? " " : "", path ? path : "", length);
-	col_append_sep_fstr(pinfo->cinfo, COL_INFO, ", ", "%s %u%s%s [oversized: %u bytes, discarded]",
-			    VSOCKMON_VAL_TO_STR(pinfo->pool, type, type_names, "type %u"), stream_id,
-			    path ? " " : "", path ? path : "", length);
-	if (here < length && !PINFO_FD_VISITED(pinfo) && flow >= 0) {
+	close_message(tvb, pinfo, &msg, path,
+		      wmem_strdup_printf(pinfo->pool, ", oversized: %u bytes, discarded", msg.length),
+		      wmem_strdup_printf(pinfo->pool, " [oversized: %u bytes, discarded]", msg.length));
+	if (msg.here < msg.length && !PINFO_FD_VISITED(pinfo) && flow >= 0) {
 		ttrpc_conv_t *tc = conv_of(pinfo);
 
-		tc->discard[flow].left = length - here;
+		tc->discard[flow].left = msg.length - msg.here;
 		tc->discard[flow].header_frame = pinfo->num;
 	}
-	return TTRPC_HDR_LEN + (int)here;
+	return TTRPC_HDR_LEN + (int)msg.here;
 }
 
 /*
@@ -844,7 +865,7 @@ static int dissect_ttrpc(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, vo
 		}
 		if (have < (int)(TTRPC_HDR_LEN + tvb_get_ntohl(tvb, offset)))
 			return need_more(tvb, pinfo, tree, offset, available);
-		offset += dissect_message(tvb, pinfo, tree, offset, flow);
+		offset += dissect_message(tvb, pinfo, tree, offset, available, flow);
 	}
 	return offset;
 }
