@@ -24,8 +24,12 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # VSOCKMON_LAB_KVER=6.12 (a series: its newest release) boots another kernel;
 # skip (77) when apt offers none.
+# shellcheck source=lib/common.sh
+. "$here/lib/common.sh"
+# shellcheck source=lib/kernel.sh
+. "$here/lib/kernel.sh"
 if [[ "${VSOCKMON_LAB_KVER:-}" =~ ^[0-9]+\.[0-9]+$ ]] &&
-	[ -z "$(apt-cache search --names-only "^linux-image-${VSOCKMON_LAB_KVER//./\\.}\\.[0-9]")" ]; then
+	[ -z "$(lab_series_newest_or_none "$VSOCKMON_LAB_KVER")" ]; then
 	echo "vhost-lab: apt offers no linux-image-$VSOCKMON_LAB_KVER.*: skipped"
 	exit 77
 fi

@@ -6,13 +6,19 @@
 
 # Print the newest amd64 kernel release of series $1 (e.g. 6.12 gives
 # 6.12.117+deb12-amd64, 6.1 gives 6.1.0-NN-amd64) that apt knows a
-# linux-image package for. Flavours (-rt-, -cloud-), -unsigned and -dbg are
-# left out.
-lab_newest_kernel_of_series() {
-	local series=$1 re kver
+# linux-image package for, nothing if none. Flavours (-rt-, -cloud-),
+# -unsigned and -dbg are left out.
+lab_series_newest_or_none() {
+	local series=$1 re
 	re="^linux-image-${series//./\\.}\\.[0-9]+[-+][^-]*-amd64\$"
-	kver=$(apt-cache search --names-only "^linux-image-${series//./\\.}\\." 2>/dev/null |
-		awk '{print $1}' | grep -E "$re" | sed 's/^linux-image-//' | sort -V | tail -n1) || true
+	apt-cache search --names-only "^linux-image-${series//./\\.}\\." 2>/dev/null |
+		awk '{print $1}' | grep -E "$re" | sed 's/^linux-image-//' | sort -V | tail -n1 || true
+}
+
+# The same, or stop the lab when apt knows none.
+lab_newest_kernel_of_series() {
+	local series=$1 kver
+	kver=$(lab_series_newest_or_none "$series")
 	[ -n "$kver" ] || lab_die "apt knows no linux-image-$series.*-amd64 package; run 'apt-get update' (as root)"
 	lab_log "VSOCKMON_LAB_KVER=$series: newest is $kver"
 	echo "$kver"
