@@ -13,15 +13,11 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from vsmtest import (CREDIT_UPDATE, REQUEST, RESPONSE, RW, RST, SEQPACKET, STREAM, fields, readable_copy,  # noqa: E402
                      sample, tshark, vsock_frame, write_capture)
+from vsmtest import vhost_pattern as pattern  # noqa: E402
 
 HOST, GUEST = (2, 40000), (3, 7000)
 PASSES = ((), ("-2",))
 LEN_OFFSET = 32 + 24	# monitor header + virtio_vsock_hdr.len
-
-
-def pattern(start, n):
-    """The payload byte at stream offset i is i % 251 (tests/traffic/vhost-peer.c)."""
-    return bytes((start + i) % 251 for i in range(n))
 
 
 def with_len(frame, length):

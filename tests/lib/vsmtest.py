@@ -104,6 +104,12 @@ def vsock_frame(src, dst, op, payload=b"", vtype=STREAM, flags=0, buf_alloc=6553
     return mon + virtio + payload
 
 
+def vhost_pattern(start, n):
+    """The payload bytes at stream offsets start..start+n-1 of the vhost lab's
+    traffic: byte i is i % 251 (tests/traffic/vhost-peer.c, tests/vm/guest/vhost.sh)."""
+    return bytes((start + i) % 251 for i in range(n))
+
+
 def write_capture(frames):
     """A world-readable LINKTYPE_VSOCK pcap of the frames, one microsecond apart."""
     fd, path = tempfile.mkstemp(suffix=".pcap")

@@ -14,21 +14,16 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from vsmtest import fields, readable_copy, tshark  # noqa: E402
+from vsmtest import RW, SEQPACKET, fields, readable_copy, tshark  # noqa: E402
+from vsmtest import vhost_pattern as pattern  # noqa: E402
 
 HOST_BYTES, GUEST_BYTES = 70000, 70000
 GUEST_CID, GUEST_RX_PAYLOAD = 3, 4096 - 44
-STREAM, SEQPACKET = 1, 2
 HEADERS = 32 + 44	# include/vsockmon_wire.h: VSOCKMON_HDR_LEN + VIRTIO_VSOCK_HDR_LEN
 VIRTIO = 32		# the virtio header's offset in a frame
-RW = 5
 # pcapng (draft-ietf-opsawg-pcapng)
 SHB, IDB, ISB, EPB = 0x0A0D0D0A, 1, 5, 6
 OPT_COMMENT, ISB_OSDROP = 1, 7
-
-
-def pattern(start, n):
-    return bytes((start + i) % 251 for i in range(n))
 
 
 def check(cond, what):
