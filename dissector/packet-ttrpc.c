@@ -632,11 +632,11 @@ static ttrpc_msg_t open_message(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
 				int flow)
 {
 	ttrpc_msg_t msg;
-	guint8 flags = tvb_get_guint8(tvb, offset + 9);
+	guint8 flags = tvb_get_uint8(tvb, offset + 9);
 
 	msg.length = tvb_get_ntohl(tvb, offset);
 	msg.stream_id = tvb_get_ntohl(tvb, offset + 4);
-	msg.type = tvb_get_guint8(tvb, offset + 8);
+	msg.type = tvb_get_uint8(tvb, offset + 8);
 	msg.body = offset + TTRPC_HDR_LEN;
 	msg.here = MIN(msg.length, (guint32)(available - msg.body));
 	msg.ti = proto_tree_add_item(tree, proto_ttrpc, tvb, offset, TTRPC_HDR_LEN + (int)msg.here, ENC_NA);
@@ -706,13 +706,13 @@ static gboolean plausible_first_header(tvbuff_t *tvb, int offset, int available)
 	guint8 first_tag;
 
 	if (have < TTRPC_HDR_LEN || tvb_get_ntohl(tvb, offset) > TTRPC_MAX_LEN ||
-	    tvb_get_guint8(tvb, offset + 8) != TTRPC_REQUEST ||
-	    !(tvb_get_ntohl(tvb, offset + 4) & 1) || (tvb_get_guint8(tvb, offset + 9) & ~0x07))
+	    tvb_get_uint8(tvb, offset + 8) != TTRPC_REQUEST ||
+	    !(tvb_get_ntohl(tvb, offset + 4) & 1) || (tvb_get_uint8(tvb, offset + 9) & ~0x07))
 		return FALSE;
 	if (tvb_get_ntohl(tvb, offset) == 0 || have == TTRPC_HDR_LEN)
 		return TRUE;
 	/* service (1), method (2), payload (3): length-delimited; timeout (4): varint; metadata (5) */
-	first_tag = tvb_get_guint8(tvb, offset + TTRPC_HDR_LEN);
+	first_tag = tvb_get_uint8(tvb, offset + TTRPC_HDR_LEN);
 	return first_tag == 0x0a || first_tag == 0x12 || first_tag == 0x1a || first_tag == 0x20 || first_tag == 0x2a;
 }
 

@@ -59,7 +59,7 @@ static dissector_table_t transport_table;
 static dissector_table_t port_table;
 static heur_dissector_list_t heur_subdissectors;
 
-static gboolean try_heuristic_first = FALSE;
+static vsockmon_api_bool try_heuristic_first = FALSE;
 
 const val64_string vsockmon_cid_names[] = {
 	{ VSOCK_CID_HYPERVISOR, "hypervisor" },
@@ -89,7 +89,7 @@ static const value_string vsockmon_transport_names[] = {
 
 static guint64 cid_of(const address *addr)
 {
-	return pletoh64(addr->data);
+	return pletohu64(addr->data);
 }
 
 static int cid_addr_to_str(const address *addr, gchar *buf, int buf_len)
@@ -100,7 +100,7 @@ static int cid_addr_to_str(const address *addr, gchar *buf, int buf_len)
 	if (name)
 		(void)g_strlcpy(buf, name, buf_len);
 	else
-		guint64_to_str_buf(cid, buf, buf_len);	/* no printf: two of these per frame */
+		uint64_to_str_buf(cid, buf, buf_len);	/* no printf: two of these per frame */
 	return (int)strlen(buf) + 1;
 }
 
@@ -110,7 +110,7 @@ static int cid_addr_str_len(const address *addr _U_)
 }
 
 /* Address columns filter on the monitor header's CIDs. */
-static const char *cid_col_filter_str(const address *addr _U_, gboolean is_src)
+static const char *cid_col_filter_str(const address *addr _U_, vsockmon_api_bool is_src)
 {
 	return is_src ? "vsockmon.src_cid" : "vsockmon.dst_cid";
 }
@@ -128,9 +128,9 @@ static gboolean try_port_dissectors(tvbuff_t *tvb, packet_info *pinfo, proto_tre
 	guint32 low = MIN(pkt->src_port, pkt->dst_port);
 	guint32 high = MAX(pkt->src_port, pkt->dst_port);
 
-	if (dissector_try_uint_new(port_table, low, tvb, pinfo, tree, TRUE, pkt->tcpinfo))
+	if (dissector_try_uint_with_data(port_table, low, tvb, pinfo, tree, TRUE, pkt->tcpinfo))
 		return TRUE;
-	return high != low && dissector_try_uint_new(port_table, high, tvb, pinfo, tree, TRUE, pkt->tcpinfo);
+	return high != low && dissector_try_uint_with_data(port_table, high, tvb, pinfo, tree, TRUE, pkt->tcpinfo);
 }
 
 static gboolean try_heuristics(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
@@ -412,7 +412,7 @@ static void dissect_transport(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tre
 		vsockmon_set_info_column(pinfo, pkt);
 		return;
 	}
-	if (dissector_try_uint_new(transport_table, pkt->transport, rest, pinfo, tree, TRUE, pkt))
+	if (dissector_try_uint_with_data(transport_table, pkt->transport, rest, pinfo, tree, TRUE, pkt))
 		return;
 	vsockmon_set_info_column(pinfo, pkt);
 	/* A transport we cannot read: its header is hdr_len bytes, the payload what follows. */
@@ -558,16 +558,21 @@ static gchar *follow_conv_filter(epan_dissect_t *edt _U_, packet_info *pinfo, gu
  * filter is its stream, as Follow's, so a pair reused after a reset is not
  * mixed in.
  */
-static gchar *conversation_filter(packet_info *pinfo)
+static gchar *stream_filter(packet_info *pinfo)
 {
 	guint stream, sub_stream;
 
 	return follow_conv_filter(NULL, pinfo, &stream, &sub_stream);
 }
 
-static gboolean conversation_filter_valid(packet_info *pinfo)
+static gchar *conversation_filter(VSOCKMON_CONV_FILTER_PARAMS)
 {
-	gchar *filter = conversation_filter(pinfo);
+	return stream_filter(pinfo);
+}
+
+static vsockmon_api_bool conversation_filter_valid(VSOCKMON_CONV_FILTER_PARAMS)
+{
+	gchar *filter = stream_filter(pinfo);
 
 	g_free(filter);
 	return filter != NULL;
@@ -589,9 +594,9 @@ static guint64 follow_cid(const address *addr)
 	if (addr->type == vsockmon_address_type && addr->len == 8)
 		return cid_of(addr);
 	if (addr->len == 4)
-		return pntoh32(addr->data);
+		return pntohu32(addr->data);
 	if (addr->len == 16)
-		return pntoh64((const guint8 *)addr->data + 8);
+		return pntohu64((const guint8 *)addr->data + 8);
 	return G_MAXUINT64;	/* matches no frame */
 }
 
@@ -827,7 +832,7 @@ void proto_reg_handoff_vsockmon(void)
 {
 	/* Plugin hand-offs run after the built-in ones, so this replaces "vsock". */
 	dissector_add_uint("wtap_encap", WTAP_ENCAP_VSOCK, vsockmon_handle);
-	register_conversation_filter("vsockmon", "VSOCK", conversation_filter_valid, conversation_filter);
+	VSOCKMON_REGISTER_CONV_FILTER("vsockmon", "VSOCK", conversation_filter_valid, conversation_filter);
 	/* Colorize Conversation builds its filter with conversation_filter_from_packet(),
 	 * which tries only the protocols on this list */
 	add_conversation_filter_protocol("vsockmon");

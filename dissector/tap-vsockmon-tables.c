@@ -161,14 +161,16 @@ static void start_table(const char *opt_arg, const char *prefix, tap_packet_cb p
 	}
 }
 
-static void conv_init(const char *opt_arg, void *userdata _U_)
+static vsockmon_stat_init_ret conv_init(const char *opt_arg, void *userdata _U_)
 {
 	start_table(opt_arg, "conv,vsockmon", conv_cli_packet, conv_draw);
+	return VSOCKMON_STAT_INIT_OK;
 }
 
-static void endpoint_init(const char *opt_arg, void *userdata _U_)
+static vsockmon_stat_init_ret endpoint_init(const char *opt_arg, void *userdata _U_)
 {
 	start_table(opt_arg, "endpoints,vsockmon", vsockmon_endpoint_packet, endpoint_draw);
+	return VSOCKMON_STAT_INIT_OK;
 }
 
 void vsockmon_register_cli_tables(void)

@@ -36,8 +36,8 @@ typedef struct vsock_pdu {
 
 static int proto_virtio_vsock = -1;
 
-static gboolean reassemble_stream = TRUE;
-static gboolean reassemble_messages = TRUE;
+static vsockmon_api_bool reassemble_stream = TRUE;
+static vsockmon_api_bool reassemble_messages = TRUE;
 
 static reassembly_table stream_table;
 static reassembly_table message_table;

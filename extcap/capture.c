@@ -92,7 +92,8 @@ static int configure(pcap_t *pcap, const struct capture_config *c)
 	    pcap_set_timeout(pcap, BATCH_MS))
 		return -1;
 	/* not fatal: pcapng's if_tsresol follows whatever we get */
-	pcap_set_tstamp_precision(pcap, PCAP_TSTAMP_PRECISION_NANO);
+	if (pcap_set_tstamp_precision(pcap, PCAP_TSTAMP_PRECISION_NANO))
+		log_debug("nanosecond time stamps not offered: microseconds");
 	return 0;
 }
 
