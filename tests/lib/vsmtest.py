@@ -53,8 +53,26 @@ def tshark(*args, plugin=True, check=True, home=None):
     return proc.stdout
 
 
+_boolean_fields = None
+
+
+def boolean_fields():
+    """Names of the FT_BOOLEAN fields tshark knows (the plugin's included)."""
+    global _boolean_fields
+    if _boolean_fields is None:
+        _boolean_fields = {cols[2] for cols in (line.split("\t") for line in tshark("-G", "fields").splitlines())
+                           if len(cols) > 3 and cols[0] == "F" and cols[3] == "FT_BOOLEAN"}
+    return _boolean_fields
+
+
+def as_zero_one(value):
+    """tshark 4.0 prints a boolean as 1/0 in -T fields, 4.2 and later as True/False."""
+    return ",".join({"True": "1", "False": "0"}.get(v, v) for v in value.split(","))
+
+
 def fields(capture, *names, display_filter=None, extra=(), home=None):
-    """One dict per displayed frame with the asked fields (multi-values joined by ',')."""
+    """One dict per displayed frame with the asked fields (multi-values joined by ','),
+    booleans as 1/0 whichever tshark printed them."""
     args = ["-r", capture, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a",
             "-E", "aggregator=,"]
     for name in names:
@@ -63,10 +81,14 @@ def fields(capture, *names, display_filter=None, extra=(), home=None):
         args += ["-Y", display_filter]
     args += list(extra)
     rows = []
+    booleans = boolean_fields() & set(names)
     for line in tshark(*args, home=home).splitlines():
         values = line.split("\t")
         values += [""] * (len(names) - len(values))
-        rows.append(dict(zip(names, values)))
+        row = dict(zip(names, values))
+        for name in booleans:
+            row[name] = as_zero_one(row[name])
+        rows.append(row)
     return rows
 
 
