@@ -18,6 +18,8 @@ packages=(
 	dkms
 	# fuzz/: libFuzzer, ASan and UBSan runtimes; llvm-cov for fuzz/coverage.sh
 	clang-14 libclang-rt-14-dev llvm-14
+	# tests/compat: chroots of newer Debian releases for their Wireshark
+	debootstrap
 	# benchmarks (bench/): max RSS and CPU per run, instruction counts
 	time valgrind
 )
