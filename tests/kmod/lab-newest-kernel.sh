@@ -20,6 +20,8 @@ CHROOT_NAME=kmod_lab_newest_kernel
 . "$here/../compat/lib/debian-chroot.sh"
 # shellcheck source=tests/vm/lib/common.sh
 . "$here/../vm/lib/common.sh"
+# shellcheck source=tests/vm/lib/kernel.sh
+. "$here/../vm/lib/kernel.sh"
 
 fail() {
 	echo "kmod_lab_newest_kernel: FAIL: $*" >&2
@@ -44,33 +46,18 @@ chroot_exec "
 	cp /tmp/kmod/vsockmon.ko $work/
 " "$work" || fail "the module does not build cleanly against $kver (output above)"
 
-# The image: Debian 7.x splits it into linux-binary (vmlinuz), -modules and
-# -base (modules.builtin, .order) under /usr/lib/modules/KVER; earlier
-# releases ship one linux-image package with /boot and /lib/modules. The lab
-# wants the latter layout in $LAB_CACHE/KVER/root (tests/vm/lib/kernel.sh).
-unpack_kernel() {
-	local dir=$LAB_CACHE/$kver root
-	[ -f "$dir/root/.unpacked" ] && return 0
+# The image, unpacked into the lab's cache as the lab's own fetch does
+# (tests/vm/lib/kernel.sh), but downloaded from sid through the chroot.
+fetch_kernel() {
+	[ -f "$(lab_kernel_dir "$kver")/root/.unpacked" ] && return 0
 	chroot_exec "
 		cd $work/debs
 		apt-get download -q linux-binary-$kver linux-modules-$kver linux-base-$kver >/dev/null 2>&1 ||
 			apt-get download -q linux-image-$kver >/dev/null
 	" "$work" || fail "cannot download linux-image-$kver from sid (a cached chroot older than the mirror? rm -rf $rootfs)"
-	root=$work/kernel-root
-	for deb in "$work"/debs/*.deb; do dpkg -x "$deb" "$root"; done
-	if [ -d "$root/usr/lib/modules/$kver" ] && [ ! -d "$root/lib/modules/$kver" ]; then
-		mkdir -p "$root/boot" "$root/lib/modules"
-		mv "$root/usr/lib/modules/$kver" "$root/lib/modules/"
-		mv "$root/lib/modules/$kver/vmlinuz" "$root/boot/vmlinuz-$kver"
-	fi
-	[ -f "$root/boot/vmlinuz-$kver" ] || fail "no vmlinuz in sid's packages of $kver"
-	PATH=$PATH:/usr/sbin:/sbin depmod -b "$root" "$kver"
-	touch "$root/.unpacked"
-	mkdir -p "$dir"
-	rm -rf "$dir/root"
-	mv "$root" "$dir/root"
+	lab_unpack_kernel "$kver" "$work/debs"
 }
-unpack_kernel
+lab_with_cache_lock fetch_kernel
 rm -rf "$work/debs"
 
 VSOCKMON_LAB_KVER=$kver "$here/../vm/run-guest.sh" --module none --timeout 420 --results "$work/lab" \

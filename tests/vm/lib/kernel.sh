@@ -87,13 +87,32 @@ lab_fetch_kernel() {
 			lab_die "apt-get download linux-image-$kver failed; run 'apt-get update' (as root) and check that the package exists"
 		fi
 	fi
-	dpkg -x "$tmp"/linux-image-*.deb "$tmp/root"
-	lab_depmod_kernel "$kver" "$tmp/root"
-	touch "$tmp/root/.unpacked"
+	lab_unpack_kernel "$kver" "$tmp"
+	rm -rf "$tmp"
+}
+
+# Unpack the kernel packages downloaded into $2 (every .deb there) as the
+# lab's cache of kernel $1. Debian 7.x splits the image into linux-binary
+# (vmlinuz), -modules and -base (modules.builtin, .order), all under
+# /usr/lib/modules/KVER; earlier releases ship one linux-image package with
+# /boot and /lib/modules, the layout the lab reads: the former is moved
+# into it. Also for kernels fetched elsewhere (tests/kmod/lab-newest-kernel.sh).
+lab_unpack_kernel() {
+	local kver=$1 debs=$2 dir root deb
+	dir=$(lab_kernel_dir "$kver")
+	root=$debs/root
+	for deb in "$debs"/*.deb; do dpkg -x "$deb" "$root"; done
+	if [ -d "$root/usr/lib/modules/$kver" ] && [ ! -d "$root/lib/modules/$kver" ]; then
+		mkdir -p "$root/boot" "$root/lib/modules"
+		mv "$root/usr/lib/modules/$kver" "$root/lib/modules/"
+		mv "$root/lib/modules/$kver/vmlinuz" "$root/boot/vmlinuz-$kver"
+	fi
+	[ -f "$root/boot/vmlinuz-$kver" ] || lab_die "the packages in $debs hold no vmlinuz for $kver"
+	lab_depmod_kernel "$kver" "$root"
+	touch "$root/.unpacked"
 	mkdir -p "$dir"
 	rm -rf "$dir/root"
-	mv "$tmp/root" "$dir/root"
-	rm -rf "$tmp"
+	mv "$root" "$dir/root"
 }
 
 lab_kernel_image() {
