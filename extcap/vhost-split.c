@@ -40,6 +40,7 @@ struct direction {
 	uint64_t src_cid, dst_cid;
 	uint32_t src_port, dst_port;
 	uint64_t used;		/* frame number it was last seen at; 0: a free entry */
+	bool reset;		/* its connection saw an RST: the next one on its ports starts afresh */
 	struct vsock_split_state split;
 };
 
@@ -48,6 +49,14 @@ struct vhost_split {
 	char comment[COMMENT_LEN];
 	size_t comment_len;
 	struct direction table[VHOST_SPLIT_SETS * VHOST_SPLIT_WAYS];
+	/*
+	 * Pairs reset since their last connection opened (follow_connection()),
+	 * by pair hash: an entry made after its pair's RST (for a late fragment
+	 * of the dead connection) is marked reset too. Direct-mapped, as that
+	 * window is short: a pair overwritten by another's RST before then
+	 * keeps its new entry into its next connection.
+	 */
+	uint64_t reset_pairs[VHOST_SPLIT_RESET_PAIRS];
 };
 
 /* The frame being looked at: its direction, and what it shows the detection. */
@@ -109,6 +118,31 @@ static uint64_t mix(uint64_t h)
 	return h ^ (h >> 31);
 }
 
+static uint64_t direction_hash(const struct frame_view *f)
+{
+	return mix(f->in.src_cid ^ mix(f->dst_cid ^ mix(((uint64_t)f->src_port << 32) | f->dst_port)));
+}
+
+/* The other direction of the frame's pair (the fields a lookup reads). */
+static struct frame_view reverse(const struct frame_view *f)
+{
+	return (struct frame_view){ .dst_cid = f->in.src_cid, .src_port = f->dst_port, .dst_port = f->src_port,
+				    .in.src_cid = f->dst_cid };
+}
+
+/* Both directions' (never 0, an empty slot), and where it is remembered as reset. */
+static uint64_t pair_hash(const struct frame_view *f)
+{
+	struct frame_view back = reverse(f);
+
+	return (direction_hash(f) + direction_hash(&back)) | 1;
+}
+
+static uint64_t *reset_slot(struct vhost_split *vs, uint64_t pair)
+{
+	return &vs->reset_pairs[(pair >> 1) % VHOST_SPLIT_RESET_PAIRS];
+}
+
 static bool same_direction(const struct direction *d, const struct frame_view *f)
 {
 	return d->src_cid == f->in.src_cid && d->dst_cid == f->dst_cid &&
@@ -122,7 +156,7 @@ static bool same_direction(const struct direction *d, const struct frame_view *f
  */
 static struct direction *lookup(struct vhost_split *vs, const struct frame_view *f, bool create)
 {
-	uint64_t h = mix(f->in.src_cid ^ mix(f->dst_cid ^ mix(((uint64_t)f->src_port << 32) | f->dst_port)));
+	uint64_t h = direction_hash(f), pair;
 	struct direction *set = &vs->table[(h % VHOST_SPLIT_SETS) * VHOST_SPLIT_WAYS];
 	struct direction *free_way = NULL, *idle = NULL, *oldest = NULL;
 
@@ -149,12 +183,73 @@ static struct direction *lookup(struct vhost_split *vs, const struct frame_view 
 		free_way = idle ? idle : oldest;
 	if (vsock_split_busy(&free_way->split))
 		vs->stats.evicted++;
+	pair = pair_hash(f);
 	*free_way = (struct direction){
 		.src_cid = f->in.src_cid, .dst_cid = f->dst_cid,
 		.src_port = f->src_port, .dst_port = f->dst_port,
 		.used = vs->stats.frames,
+		.reset = *reset_slot(vs, pair) == pair,
 	};
 	return free_way;
+}
+
+/*
+ * Connections, as the plugin tells them apart (vsockmon.stream: see
+ * vsockmon_stream_lookup() in dissector/vsockmon-streams.c): a pair's
+ * connection ends at an RST from either side, and the next frame that
+ * opens one (a CONNECT that is no RESPONSE: a late RESPONSE still answers
+ * the old one) starts a new connection on the same ports, whose split state
+ * starts afresh. So must a direction's here: else what it learnt in the old
+ * connection (the kernel's style, the guest's buffer size, that it splits
+ * at all) decides the new one's frames otherwise than the plugin does, e.g.
+ * a lone frame carrying more than its len. Forgetting the direction (its
+ * entry freed) is starting afresh: the same as one never seen.
+ *
+ * Done for every frame with a monitor header, before anything else (the
+ * guest's frames, RSTs, REQUESTs need nothing of the detection), read as
+ * the plugin reads it: an RST from a whole virtio header; a CONNECT of any
+ * transport, unless its virtio op is captured and says RESPONSE. Only
+ * directions with an entry have anything to forget: none is created here.
+ */
+static void follow_connection(struct vhost_split *vs, const uint8_t *frame, uint32_t caplen)
+{
+	struct frame_view ways[2];
+	uint16_t hdr_len, op = VIRTIO_VSOCK_OP_INVALID;
+	uint64_t pair, *slot;
+	bool opens, resets;
+
+	if (caplen < VSOCKMON_HDR_LEN)
+		return;
+	hdr_len = le16_at(frame + VSOCKMON_OFF_LEN);
+	if (le16_at(frame + VSOCKMON_OFF_TRANSPORT) == AF_VSOCK_TRANSPORT_VIRTIO &&
+	    hdr_len >= VIRTIO_VSOCK_OFF_OP + 2 && caplen >= VOFF(VIRTIO_VSOCK_OFF_OP) + 2)
+		op = le16_at(frame + VOFF(VIRTIO_VSOCK_OFF_OP));
+	opens = le16_at(frame + VSOCKMON_OFF_OP) == AF_VSOCK_OP_CONNECT && op != VIRTIO_VSOCK_OP_RESPONSE;
+	resets = op == VIRTIO_VSOCK_OP_RST && hdr_len >= VIRTIO_VSOCK_HDR_LEN && caplen >= HDRS_LEN;
+	if (!opens && !resets)
+		return;
+	ways[0] = (struct frame_view){
+		.dst_cid = le64_at(frame + VSOCKMON_OFF_DST_CID),
+		.src_port = le32_at(frame + VSOCKMON_OFF_SRC_PORT),
+		.dst_port = le32_at(frame + VSOCKMON_OFF_DST_PORT),
+		.in.src_cid = le64_at(frame + VSOCKMON_OFF_SRC_CID),
+	};
+	ways[1] = reverse(&ways[0]);
+	for (int i = 0; i < 2; i++) {
+		struct direction *d = lookup(vs, &ways[i], false);
+
+		if (d && opens && d->reset)
+			*d = (struct direction){ .used = 0 };	/* a free entry */
+		else if (d && resets)
+			d->reset = true;
+	}
+	/* a frame that does both opens first: the plugin marks its RST in the new connection */
+	pair = pair_hash(&ways[0]);
+	slot = reset_slot(vs, pair);
+	if (opens && *slot == pair)
+		*slot = 0;
+	if (resets)
+		*slot = pair;
 }
 
 /* ------------------------------------------------------------ decisions */
@@ -286,6 +381,7 @@ void vhost_split_frame(struct vhost_split *vs, const uint8_t *frame, uint32_t ca
 	vs->comment_len = 0;
 	vs->comment[0] = '\0';
 	*out = (struct vhost_frame){ .head_len = caplen, .origlen = origlen };
+	follow_connection(vs, frame, caplen);
 	if (!view(frame, caplen, origlen, vs->stats.frames, &f))
 		return;
 	need = vsock_split_need(&f.in);

@@ -32,13 +32,17 @@ enum vhost_fragments {
 
 /*
  * Directions followed at once: VHOST_SPLIT_SETS sets of VHOST_SPLIT_WAYS
- * entries (72 KiB in all, allocated once). A direction needs an entry only
+ * entries (80 KiB in all, allocated once). A direction needs an entry only
  * from its first fragment on, and vhost has at most one packet in the middle
  * of its split per guest; a full set gives up an entry with no packet in
- * progress first, the least recently seen one.
+ * progress first, the least recently seen one. A direction's entry is
+ * forgotten when a new connection opens on its ports after an RST, as the
+ * plugin starts a new connection's state afresh; pairs reset before they had
+ * an entry are remembered in VHOST_SPLIT_RESET_PAIRS slots (2 KiB) for that.
  */
 #define VHOST_SPLIT_SETS	128
 #define VHOST_SPLIT_WAYS	8
+#define VHOST_SPLIT_RESET_PAIRS	256
 
 struct vhost_split_stats {
 	uint64_t frames;	/* frames seen: the number of the last one */

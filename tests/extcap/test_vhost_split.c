@@ -4,9 +4,9 @@
  * crafted frame sequences: "rest" (6.1.y, 6.3-6.6) and "whole" (6.7+)
  * fragment frames, two directions interleaved with guest frames, lost
  * fragments, frames cut by the snapshot length, exact-length frames, frames
- * that are no fragment; the bounded direction table; then the real 6.1
- * capture samples/real/vhost-split.pcap and the fixed 6.12 one
- * (vhost-6.12.pcap), given as arguments.
+ * that are no fragment; the bounded direction table; connections reused
+ * after an RST; then the real 6.1 capture samples/real/vhost-split.pcap and
+ * the fixed 6.12 one (vhost-6.12.pcap), given as arguments.
  *
  * Payload byte i of a direction's stream is i % 251, as in the lab
  * (tests/traffic/vhost-peer.c), so every written fragment can be checked
@@ -651,6 +651,74 @@ static void test_table(void)
 	free(w);
 }
 
+/*
+ * A connection reused after an RST (a new REQUEST on the same ports, from
+ * either side) is a new connection to the plugin (vsockmon.stream), whose
+ * split state starts afresh; so must vsockdump's, or what the old one learnt
+ * ("whole" frames, 4052-byte buffers) decides the new one's frames. A lone
+ * frame carrying 3000 bytes with len 1000 in the new connection is then a
+ * first fragment, its bytes at the frame's start, as the plugin's first pass
+ * shows them; in the old one, the last fragment of a "whole" packet whose
+ * earlier frames were lost (at 2000). Also when the direction had no entry
+ * at the RST (its first fragments were late frames of the dead connection).
+ * Not a new connection: a REQUEST with no RST before it (the RST lost), a
+ * late RESPONSE after the RST.
+ */
+enum reuse { RST_GUEST_REQUEST, RST_HOST_GUEST_REQUEST, RST_THEN_LATE_PACKET, REQUEST_NO_RST, RST_LATE_RESPONSE };
+
+static void reuse_case(enum reuse how, const char *what)
+{
+	struct frame *frames[32];
+	struct vhost_split *vs = vhost_split_new();
+	struct written *w = new_written(32);
+	bool restarts = how != REQUEST_NO_RST && how != RST_LATE_RESPONSE;
+	uint32_t want = restarts ? 10000 : 12000;	/* the stream's bytes the lone frame must be written as */
+	int n = 0, lone;
+
+	frames[n++] = control(HOST, GUEST, VIRTIO_VSOCK_OP_REQUEST);
+	frames[n++] = control(GUEST, HOST, VIRTIO_VSOCK_OP_RESPONSE);
+	if (how == RST_THEN_LATE_PACKET)
+		frames[n++] = control(GUEST, HOST, VIRTIO_VSOCK_OP_RST);
+	n += fragments(frames + n, HOST, GUEST, 0, 10000, RX, WHOLE, 0, false);
+	if (how == RST_HOST_GUEST_REQUEST) {
+		frames[n++] = control(HOST, GUEST, VIRTIO_VSOCK_OP_RST);
+		frames[n++] = control(GUEST, HOST, VIRTIO_VSOCK_OP_REQUEST);
+		frames[n++] = control(HOST, GUEST, VIRTIO_VSOCK_OP_RESPONSE);
+	} else if (how == RST_LATE_RESPONSE) {
+		frames[n++] = control(GUEST, HOST, VIRTIO_VSOCK_OP_RST);
+		frames[n++] = control(GUEST, HOST, VIRTIO_VSOCK_OP_RESPONSE);
+	} else {
+		if (how == RST_GUEST_REQUEST)
+			frames[n++] = control(GUEST, HOST, VIRTIO_VSOCK_OP_RST);
+		frames[n++] = control(HOST, GUEST, VIRTIO_VSOCK_OP_REQUEST);
+		frames[n++] = control(GUEST, HOST, VIRTIO_VSOCK_OP_RESPONSE);
+	}
+	lone = n;
+	frames[n++] = rw(HOST, GUEST, 10000, 3000, 1000);
+	frames[n++] = control(HOST, GUEST, VIRTIO_VSOCK_OP_CREDIT_UPDATE);
+	run(vs, frames, n, SNAP_ALL, w);
+	CHECK(w[lone].caplen == HDRS + 1000 && is_pattern(w[lone].bytes + HDRS, want, 1000),
+	      "reused, %s: the lone frame's bytes are not the stream's %u-%u", what, want, want + 999);
+	if (restarts)
+		CHECK(!w[lone].comment[0] && !w[lone + 1].comment[0] && vhost_split_stats(vs)->gaps == 0,
+		      "reused, %s: comments '%s' '%s'", what, w[lone].comment, w[lone + 1].comment);
+	else
+		CHECK(strstr(w[lone].comment, "bytes 0-1999 of this 3000-byte split packet were in frames the "
+			     "capture lost"), "reused, %s: comment '%s'", what, w[lone].comment);
+	free_frames(frames, n);
+	vhost_split_free(vs);
+	free(w);
+}
+
+static void test_connection_reused(void)
+{
+	reuse_case(RST_GUEST_REQUEST, "guest RST, host REQUEST");
+	reuse_case(RST_HOST_GUEST_REQUEST, "host RST, guest REQUEST");
+	reuse_case(RST_THEN_LATE_PACKET, "RST before the direction's first fragment");
+	reuse_case(REQUEST_NO_RST, "a REQUEST with no RST");
+	reuse_case(RST_LATE_RESPONSE, "a late RESPONSE after the RST");
+}
+
 /* ------------------------------------------------------ real captures */
 
 struct stream_pos {
@@ -755,6 +823,7 @@ int main(int argc, char **argv)
 	test_snaplen();
 	test_untouched();
 	test_table();
+	test_connection_reused();
 	test_summary();
 	/* samples/real: 6.1 ("rest", 16 + 1 fragments trimmed), 6.12 (fixed: none) */
 	if (argc > 1)
