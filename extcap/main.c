@@ -183,62 +183,11 @@ static int capture_link(const struct vsockdump_opts *o,
 	return rc;
 }
 
-static int run_capture(const struct vsockdump_opts *o)
-{
-	struct vsock_link link = { 0 };
-	struct bpf_program prog;
-	struct nl_sock *sk = NULL;
-	char err[ERR_LEN];
-	FILE *out = NULL;
-	int rc, teardown_rc;
-
-	/*
-	 * Open the output first, even to report an error: Wireshark's dumpcap
-	 * waits for a writer on its fifo, and only a writer that opens and
-	 * closes it makes dumpcap stop and show our stderr. An extcap that
-	 * exits without ever opening the fifo can leave tshark waiting.
-	 */
-	out = output_open(o->fifo, &stop_requested, err, sizeof(err));
-	if (!out)
-		return stop_requested ? 0 : fail(EXIT_OUTPUT, err);
-	if (filter_compile(o->capture_filter, o->snaplen, &prog, err) < 0) {
-		rc = fail(EXIT_USAGE, err);
-		goto out_close;
-	}
-	rc = privs_acquire_capture(err, sizeof(err));
-	if (rc) {
-		fail(rc, err);
-		goto out_filter;
-	}
-
-	rc = link_open(&sk, err, sizeof(err));
-	if (rc == 0)
-		rc = setup_link(sk, o, &link, err, sizeof(err));
-	if (rc)
-		log_error("%s", err);
-	else if (!stop_requested)
-		rc = capture_link(o, &prog, out, &link);
-	teardown_rc = teardown_link(sk, o, &link);
-	if (!rc)
-		rc = teardown_rc;
-	link_close(sk);
-out_filter:
-	filter_free(&prog);
-out_close:
-	if (out != stdout)
-		fclose(out);
-	else
-		fflush(out);
-	return rc;
-}
-
-/* ------------------------------------------------------------------ main */
-
 /*
- * A capture refused for its options still opens and closes its fifo, as
- * run_capture() does for a bad filter: dumpcap waits for a writer, and
- * only one that comes and goes makes it stop and show our stderr. Only an
- * existing fifo: a usage error must not create or truncate a file.
+ * A capture refused for its options or its filter still opens and closes
+ * its fifo: dumpcap waits for a writer, and only one that comes and goes
+ * makes it stop and show our stderr. Only an existing fifo: a usage error
+ * must not create or truncate a file.
  */
 static void release_fifo_reader(const struct vsockdump_opts *o)
 {
@@ -254,6 +203,61 @@ static void release_fifo_reader(const struct vsockdump_opts *o)
 	if (out)
 		fclose(out);
 }
+
+static int run_capture(const struct vsockdump_opts *o)
+{
+	struct vsock_link link = { 0 };
+	struct bpf_program prog;
+	struct nl_sock *sk = NULL;
+	char err[ERR_LEN];
+	FILE *out = NULL;
+	int rc, teardown_rc;
+
+	/* a filter that does not compile is a usage error: no output file made or truncated */
+	if (filter_compile(o->capture_filter, o->snaplen, &prog, err) < 0) {
+		rc = fail(EXIT_USAGE, err);
+		release_fifo_reader(o);
+		return rc;
+	}
+	/*
+	 * Then open the output, even to report a later error: Wireshark's
+	 * dumpcap waits for a writer on its fifo, and only a writer that opens
+	 * and closes it makes dumpcap stop and show our stderr. An extcap that
+	 * exits without ever opening the fifo can leave tshark waiting.
+	 */
+	out = output_open(o->fifo, &stop_requested, err, sizeof(err));
+	if (!out) {
+		rc = stop_requested ? 0 : fail(EXIT_OUTPUT, err);
+		goto out_filter;
+	}
+	rc = privs_acquire_capture(err, sizeof(err));
+	if (rc) {
+		fail(rc, err);
+		goto out_close;
+	}
+
+	rc = link_open(&sk, err, sizeof(err));
+	if (rc == 0)
+		rc = setup_link(sk, o, &link, err, sizeof(err));
+	if (rc)
+		log_error("%s", err);
+	else if (!stop_requested)
+		rc = capture_link(o, &prog, out, &link);
+	teardown_rc = teardown_link(sk, o, &link);
+	if (!rc)
+		rc = teardown_rc;
+	link_close(sk);
+out_close:
+	if (out != stdout)
+		fclose(out);
+	else
+		fflush(out);
+out_filter:
+	filter_free(&prog);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ main */
 
 static int run(const struct vsockdump_opts *o, const char *argv0)
 {

@@ -385,7 +385,8 @@ def check_usage_error_fifo(binary):
         fifo = os.path.join(tmp, "fifo")
         os.mkfifo(fifo)
         for bad in (["--iface", "vs\rmon"], ["--snaplen", "10"], ["--keep=1"],
-                    ["--log-file", os.path.join(tmp, "no", "such", "log")]):
+                    ["--log-file", os.path.join(tmp, "no", "such", "log")],
+                    ["--extcap-capture-filter", "frob"]):
             argv = ["--capture", "--fifo", fifo, *bad]
             proc = subprocess.Popen([binary, *argv], stdout=subprocess.DEVNULL,
                                     stderr=subprocess.PIPE)
@@ -406,17 +407,18 @@ def check_usage_error_fifo(binary):
                 fail(f"{argv}: wrote {reader.stdout[:40]!r} to the fifo")
             if rc != EXIT_USAGE:
                 fail(f"{argv}: exit {rc}, want {EXIT_USAGE}: {err!r}")
-        plain = os.path.join(tmp, "keep.pcapng")
-        with open(plain, "wb") as f:
-            f.write(b"earlier capture")
-        r = run(binary, "--capture", "--fifo", plain, "--snaplen", "10")
-        with open(plain, "rb") as f:
-            if r.returncode != EXIT_USAGE or f.read() != b"earlier capture":
-                fail(f"usage error with --fifo {plain}: exit {r.returncode}, file changed")
-        missing = os.path.join(tmp, "new.pcapng")
-        run(binary, "--capture", "--fifo", missing, "--snaplen", "10")
-        if os.path.exists(missing):
-            fail(f"usage error with --fifo {missing}: the file was created")
+        for bad in (["--snaplen", "10"], ["--extcap-capture-filter", "frob"]):
+            plain = os.path.join(tmp, "keep.pcapng")
+            with open(plain, "wb") as f:
+                f.write(b"earlier capture")
+            r = run(binary, "--capture", "--fifo", plain, *bad)
+            with open(plain, "rb") as f:
+                if r.returncode != EXIT_USAGE or f.read() != b"earlier capture":
+                    fail(f"usage error {bad} with --fifo {plain}: exit {r.returncode}, file changed")
+            missing = os.path.join(tmp, "new.pcapng")
+            run(binary, "--capture", "--fifo", missing, *bad)
+            if os.path.exists(missing):
+                fail(f"usage error {bad} with --fifo {missing}: the file was created")
 
 
 def links():
