@@ -433,6 +433,7 @@ static int dissect_vsockmon(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 
 	col_set_str(pinfo->cinfo, COL_PROTOCOL, "VSOCK");
 	col_clear(pinfo->cinfo, COL_INFO);
+	vsock_builtin_fields_add(tvb, pinfo, tree);
 
 	ti = proto_tree_add_item(tree, proto_vsockmon, tvb, 0, MIN(tvb_reported_length(tvb), VSOCKMON_HDR_LEN),
 				 ENC_NA);
@@ -826,12 +827,14 @@ void proto_register_vsockmon(void)
 				 follow_stream_count);
 	register_vsockmon_decode_as();
 	register_init_routine(vsockmon_init);
+	vsock_builtin_fields_register(vsockmon_module);
 }
 
 void proto_reg_handoff_vsockmon(void)
 {
 	/* Plugin hand-offs run after the built-in ones, so this replaces "vsock". */
 	dissector_add_uint("wtap_encap", WTAP_ENCAP_VSOCK, vsockmon_handle);
+	vsock_builtin_fields_handoff();
 	VSOCKMON_REGISTER_CONV_FILTER("vsockmon", "VSOCK", conversation_filter_valid, conversation_filter);
 	/* Colorize Conversation builds its filter with conversation_filter_from_packet(),
 	 * which tries only the protocols on this list */

@@ -120,6 +120,15 @@ tap_packet_status vsockmon_endpoint_packet(void *pit, packet_info *pinfo, epan_d
 					   const void *data, tap_flags_t flags);
 void vsockmon_register_cli_tables(void);
 
+/*
+ * The built-in "vsock" dissector's fields, for the filters written for it
+ * (vsock-builtin-fields.c): added, hidden, only when a filter or column
+ * names one of them.
+ */
+void vsock_builtin_fields_register(module_t *vsockmon_module);
+void vsock_builtin_fields_handoff(void);
+void vsock_builtin_fields_add(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree);
+
 /* Well-known CID names, shared by both layers' fields. */
 extern const val64_string vsockmon_cid_names[];
 
