@@ -261,9 +261,15 @@ static void add_header_fields(tvbuff_t *tvb, proto_tree *tree, vsockmon_packet_t
 						 ENC_NA);
 }
 
+/*
+ * Op 0 (UNKNOWN) is what the kernel writes for a virtio op it does not
+ * know (virtio_transport_build_skb()): with a virtio header, the virtio
+ * layer says whether that op was unknown (or the monitor op wrong) itself.
+ */
 static void check_header(tvbuff_t *tvb, packet_info *pinfo, const vsockmon_packet_t *pkt)
 {
-	if (pkt->op == AF_VSOCK_OP_UNKNOWN || pkt->op > AF_VSOCK_OP_PAYLOAD)
+	if (pkt->op > AF_VSOCK_OP_PAYLOAD ||
+	    (pkt->op == AF_VSOCK_OP_UNKNOWN && pkt->transport != AF_VSOCK_TRANSPORT_VIRTIO))
 		expert_add_info(pinfo, pkt->op_item, &ei_vsockmon_unknown_op);
 	if (pkt->transport == AF_VSOCK_TRANSPORT_UNKNOWN || pkt->transport > AF_VSOCK_TRANSPORT_VIRTIO)
 		expert_add_info(pinfo, pkt->transport_item, &ei_vsockmon_unknown_transport);
