@@ -61,6 +61,8 @@ static int hf_response_to = -1;
 static int hf_time = -1;
 static int hf_discarded = -1;
 static int hf_discarded_from = -1;
+static int hf_cut_rest = -1;
+static int hf_cut_from = -1;
 
 static gint ett_ttrpc = -1;
 static gint ett_flags = -1;
@@ -117,13 +119,16 @@ typedef struct ttrpc_call {
 } ttrpc_call_t;
 
 /*
- * The body of an oversized message that runs past its segment: ttrpc's
- * receiver reads and discards it, so its bytes in the flow's next segments
- * are no headers. Kept for the frame whose payload starts inside it.
+ * Bytes of a message in the flow's next segments, which are no headers:
+ * the body of an oversized message (ttrpc's receiver reads and discards
+ * it), or, with reassembly off, the rest of a message its segment cut
+ * (shown apart: the next message is found after it). Kept for the frame
+ * whose payload starts inside it.
  */
 typedef struct ttrpc_discard {
-	guint32 left;		/* body bytes still to come */
-	guint32 header_frame;	/* the frame with the oversized message's header */
+	guint32 left;		/* message bytes still to come */
+	guint32 header_frame;	/* the frame with the message's header */
+	gboolean cut;		/* the rest of a cut message, not an oversized body */
 } ttrpc_discard_t;
 
 /* A connection known to carry ttrpc (it began with a client's call). */
@@ -716,17 +721,30 @@ static gboolean plausible_first_header(tvbuff_t *tvb, int offset, int available)
 	return first_tag == 0x0a || first_tag == 0x12 || first_tag == 0x1a || first_tag == 0x20 || first_tag == 0x2a;
 }
 
-/* A message cut by the segment, with reassembly off: what its header says. */
-static int dissect_cut_message(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, int offset, int available)
+/*
+ * A message cut by the segment, with reassembly off: what its header says.
+ * Its length (the header's first field) tells where the next message starts: its rest in the
+ * flow's next segments is skipped (as an oversized body is), and the
+ * connection is ttrpc's from here on, as after a whole first call.
+ */
+static int dissect_cut_message(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, int offset, int available,
+			       int flow)
 {
 	proto_item *ti = proto_tree_add_item(tree, proto_ttrpc, tvb, offset, available - offset, ENC_NA);
 	proto_tree *msg_tree = proto_item_add_subtree(ti, ett_ttrpc);
+	int have = available - offset;
 
-	if (available - offset >= TTRPC_HDR_LEN)
+	if (have >= TTRPC_HDR_LEN)
 		add_length_stream_type(msg_tree, tvb, offset);
-	proto_item_append_text(ti, ", cut: %d bytes here, the rest in later segments (reassembly is off)",
-			       available - offset);
+	proto_item_append_text(ti, ", cut: %d bytes here, the rest in later segments (reassembly is off)", have);
 	col_append_sep_str(pinfo->cinfo, COL_INFO, ", ", "[cut message]");
+	/* the length comes first: 4 bytes of the header say where the message ends */
+	if (have >= (int)sizeof(guint32) && !PINFO_FD_VISITED(pinfo) && flow >= 0) {
+		ttrpc_conv_t *tc = conv_of(pinfo);
+
+		tc->discard[flow] = (ttrpc_discard_t){ TTRPC_HDR_LEN + tvb_get_ntohl(tvb, offset) - (guint32)have,
+						       pinfo->num, TRUE };
+	}
 	return available;
 }
 
@@ -777,8 +795,7 @@ static int dissect_oversized(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree
 	if (msg.here < msg.length && !PINFO_FD_VISITED(pinfo) && flow >= 0) {
 		ttrpc_conv_t *tc = conv_of(pinfo);
 
-		tc->discard[flow].left = msg.length - msg.here;
-		tc->discard[flow].header_frame = pinfo->num;
+		tc->discard[flow] = (ttrpc_discard_t){ msg.length - msg.here, pinfo->num, FALSE };
 	}
 	return TTRPC_HDR_LEN + (int)msg.here;
 }
@@ -808,25 +825,28 @@ static int dissect_discarded(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree
 	guint32 here = MIN(discard->left, (guint32)available);
 	proto_item *ti = proto_tree_add_item(tree, proto_ttrpc, tvb, 0, (int)here, ENC_NA);
 	proto_tree *msg_tree = proto_item_add_subtree(ti, ett_ttrpc);
-	proto_item *item = proto_tree_add_uint(msg_tree, hf_discarded_from, tvb, 0, 0, discard->header_frame);
+	proto_item *item = proto_tree_add_uint(msg_tree, discard->cut ? hf_cut_from : hf_discarded_from, tvb, 0, 0,
+					       discard->header_frame);
 
 	proto_item_set_generated(item);
-	proto_tree_add_item(msg_tree, hf_discarded, tvb, 0, (int)here, ENC_NA);
-	proto_item_append_text(ti, ", body of an oversized message, discarded: %u bytes here, %u after", here,
-			       discard->left - here);
-	col_append_sep_str(pinfo->cinfo, COL_INFO, ", ", "[body of an oversized message, discarded]");
+	proto_tree_add_item(msg_tree, discard->cut ? hf_cut_rest : hf_discarded, tvb, 0, (int)here, ENC_NA);
+	proto_item_append_text(ti, discard->cut ? ", rest of a cut message: %u bytes here, %u after" :
+				   ", body of an oversized message, discarded: %u bytes here, %u after",
+			       here, discard->left - here);
+	col_append_sep_str(pinfo->cinfo, COL_INFO, ", ",
+			   discard->cut ? "[rest of a cut message]" : "[body of an oversized message, discarded]");
 	if (!PINFO_FD_VISITED(pinfo))
 		tc->discard[flow].left = discard->left - here;
 	return (int)here;
 }
 
 /* A message the segment does not hold whole: ask the transport for the rest. */
-static int need_more(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, int offset, int available)
+static int need_more(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, int offset, int available, int flow)
 {
 	int have = available - offset;
 
 	if (!pinfo->can_desegment)
-		return dissect_cut_message(tvb, pinfo, tree, offset, available);
+		return dissect_cut_message(tvb, pinfo, tree, offset, available, flow);
 	pinfo->desegment_offset = offset;
 	pinfo->desegment_len = have < TTRPC_HDR_LEN ? DESEGMENT_ONE_MORE_SEGMENT :
 			       TTRPC_HDR_LEN + tvb_get_ntohl(tvb, offset) - (guint32)have;
@@ -858,13 +878,13 @@ static int dissect_ttrpc(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, vo
 		int have = available - offset;
 
 		if (have < TTRPC_HDR_LEN)
-			return need_more(tvb, pinfo, tree, offset, available);
+			return need_more(tvb, pinfo, tree, offset, available, flow);
 		if (tvb_get_ntohl(tvb, offset) > TTRPC_MAX_LEN) {
 			offset += dissect_oversized(tvb, pinfo, tree, offset, available, flow);
 			continue;
 		}
 		if (have < (int)(TTRPC_HDR_LEN + tvb_get_ntohl(tvb, offset)))
-			return need_more(tvb, pinfo, tree, offset, available);
+			return need_more(tvb, pinfo, tree, offset, available, flow);
 		offset += dissect_message(tvb, pinfo, tree, offset, available, flow);
 	}
 	return offset;
@@ -921,6 +941,10 @@ void proto_register_ttrpc(void)
 			      "Time from the request to this response", HFILL } },
 		{ &hf_discarded, { "Discarded body", "ttrpc.discarded", FT_BYTES, BASE_NONE, NULL, 0x0,
 				   "Body of a message over ttrpc's length limit: the receiver discards it", HFILL } },
+		{ &hf_cut_rest, { "Rest of a cut message", "ttrpc.cut_rest", FT_BYTES, BASE_NONE, NULL, 0x0,
+				  "With stream reassembly off: the bytes of a message an earlier segment cut", HFILL } },
+		{ &hf_cut_from, { "Cut message in", "ttrpc.cut_from", FT_FRAMENUM, BASE_NONE, NULL, 0x0,
+				  "The frame with the header of the message these bytes end", HFILL } },
 		{ &hf_discarded_from, { "Oversized message in", "ttrpc.discarded_from", FT_FRAMENUM, BASE_NONE,
 					NULL, 0x0, "The frame with the header of the message this body belongs to",
 					HFILL } },

@@ -414,6 +414,24 @@ class TtrpcAcrossSegments(unittest.TestCase):
                 self.assertEqual(rows[5]["_ws.col.Info"],
                                  "Request 1 /grpc.health.v1.Health/Check, Request 3 /agent.AgentService/ListInterfaces")
 
+    def test_reassembly_off_skips_the_rest_of_a_cut_message(self):
+        """With stream reassembly off a cut message's length says where the next one
+        starts: its rest is skipped, the messages after it decoded (the first message
+        being cut no longer loses the connection, both directions)."""
+        for passes in ((), ("-2",)):
+            with self.subTest(passes=passes):
+                rows = {int(r["frame.number"]): r for r in fields(
+                    sample("crafted", "ttrpc-split.pcap"), "frame.number", "ttrpc.cut_from", "ttrpc.stream_id",
+                    "_ws.col.Info", display_filter="ttrpc",
+                    extra=passes + ("-o", "virtio_vsock.reassemble_stream:FALSE"))}
+                self.assertEqual(sorted(rows), [3, 4, 5, 6, 7])
+                self.assertEqual(rows[3]["_ws.col.Info"], "[cut message]")
+                self.assertEqual((rows[4]["ttrpc.cut_from"], rows[6]["ttrpc.cut_from"]), ("3", "5"))
+                self.assertEqual(rows[5]["_ws.col.Info"], "[rest of a cut message], "
+                                 "Request 3 /agent.AgentService/ListInterfaces, [cut message]")
+                self.assertEqual(rows[6]["_ws.col.Info"], "[rest of a cut message]")
+                self.assertEqual(rows[7]["ttrpc.stream_id"], "1,3,5")
+
     def test_segments_point_to_their_pdu(self):
         rows = {int(r["frame.number"]): r["virtio_vsock.segment.reassembled_in"] for r in fields(
             sample("crafted", "ttrpc-split.pcap"), "frame.number", "virtio_vsock.segment.reassembled_in",
