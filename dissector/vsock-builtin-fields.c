@@ -189,6 +189,18 @@ static gboolean add_fields(tvbuff_t *tvb, proto_tree *tree, const builtin_field_
 	return TRUE;
 }
 
+/*
+ * The built-in dissector opens a "Virtio transport header" subtree of 44
+ * bytes before the fields. Up to 4.2 a text item checks its bytes exist,
+ * so a shorter header throws there, before any virtio field; from 4.4
+ * (checked on 4.4 and 4.6, 4.2 assumed as 4.0) it does not in tshark's
+ * filters and -T fields, and the fields stop where the bytes do.
+ */
+static gboolean virtio_subtree_fits(tvbuff_t *tvb)
+{
+	return VSOCKMON_WS_AT_LEAST(4, 4) || tvb_bytes_exist(tvb, VSOCKMON_HDR_LEN, VIRTIO_VSOCK_HDR_LEN);
+}
+
 /* The vsock item's fields, as far as the built-in dissector would have got. */
 static void fill(tvbuff_t *tvb, packet_info *pinfo, proto_item *ti)
 {
@@ -201,13 +213,11 @@ static void fill(tvbuff_t *tvb, packet_info *pinfo, proto_item *ti)
 		return;
 	transport = tvb_get_letohs(tvb, VSOCKMON_OFF_TRANSPORT);
 	proto_item_append_text(ti, ", Op: %s, Transport: %s",
-			       val_to_str_wmem(pinfo->pool, tvb_get_letohs(tvb, VSOCKMON_OFF_OP), builtin_op_names,
+			       VSOCKMON_VAL_TO_STR(pinfo->pool, tvb_get_letohs(tvb, VSOCKMON_OFF_OP), builtin_op_names,
 					       "Unknown (%d)"),
-			       val_to_str_wmem(pinfo->pool, transport, builtin_transport_names, "Unknown (%d)"));
-	/* its "Virtio transport header" subtree spans all 44 bytes: a shorter header throws there */
+			       VSOCKMON_VAL_TO_STR(pinfo->pool, transport, builtin_transport_names, "Unknown (%d)"));
 	if (transport == AF_VSOCK_TRANSPORT_VIRTIO &&
-	    (!tvb_bytes_exist(tvb, VSOCKMON_HDR_LEN, VIRTIO_VSOCK_HDR_LEN) ||
-	     !add_fields(tvb, vsock_tree, virtio_fields, array_length(virtio_fields))))
+	    (!virtio_subtree_fits(tvb) || !add_fields(tvb, vsock_tree, virtio_fields, array_length(virtio_fields))))
 		return;
 	payload_offset = VSOCKMON_HDR_LEN + tvb_get_letohs(tvb, VSOCKMON_OFF_LEN);
 	if (payload_offset < reported && tvb_bytes_exist(tvb, payload_offset, reported - payload_offset))
