@@ -19,11 +19,12 @@
  *
  * The items cost a tree's worth of work on every frame, and only a filter
  * or a column that names a vsock.* field needs them: they are added only
- * when one does (see wanted(): Wireshark 4.0's tshark -T fields cannot
- * say, so there every visible tree gets them). The preference
+ * when one does (see wanted()). The preference
  * vsockmon.builtin_fields turns them off.
  */
 #include "vsockmon-int.h"
+
+#include <string.h>
 
 #include <epan/prefs.h>
 
@@ -83,6 +84,7 @@ static const value_string builtin_transport_names[] = {
 };
 
 static int proto_builtin_vsock = -1;
+static gboolean printed_by_tshark_e;	/* up to 4.2: tshark's command line has -e vsock[.*] */
 static int hf_builtin_payload = -1;
 static gint ett_builtin_vsock = -1;
 
@@ -97,10 +99,8 @@ void vsock_builtin_fields_register(module_t *vsockmon_module)
 				       "Fill the built-in dissector's vsock.* fields",
 				       "Give each frame the fields of Wireshark's own vsock dissector "
 				       "(vsock.src_cid, vsock.virtio.op, vsock.payload, ...), hidden, so that "
-				       "filters, columns and scripts written for it keep working. Wireshark 4.2 "
-				       "and later add them only when a filter or column names one; 4.0's "
-				       "tshark -T fields cannot say so, and there every detailed dissection "
-				       "(-V, -T fields, the packet details) pays for them",
+				       "filters, columns and scripts written for it keep working. They are "
+				       "added only when a filter, column or tshark -e names one",
 				       &fill_builtin_fields);
 }
 
@@ -115,6 +115,34 @@ static gboolean lookup_all(builtin_field_t *fields, size_t count)
 	return TRUE;
 }
 
+/*
+ * Up to 4.2, tshark -T fields asks for a visible tree and marks nothing
+ * referenced: the fields it prints are known only to its command line.
+ * Read it (Linux: /proc/self/cmdline, NUL-separated) for "-e NAME" or
+ * "-eNAME" naming vsock or a vsock.* field.
+ */
+static gboolean command_line_prints_builtin_field(void)
+{
+	gchar *cmdline = NULL;
+	gsize len = 0;
+	gboolean found = FALSE;
+
+	if (!g_file_get_contents("/proc/self/cmdline", &cmdline, &len, NULL))
+		return FALSE;
+	for (gsize at = 0; at < len && !found; at += strlen(cmdline + at) + 1) {
+		const char *arg = cmdline + at;
+		const char *name = NULL;
+
+		if (strcmp(arg, "-e") == 0 && at + 3 < len)
+			name = arg + 3;
+		else if (strncmp(arg, "-e", 2) == 0)
+			name = arg + 2;
+		found = name && (strcmp(name, "vsock") == 0 || strncmp(name, "vsock.", 6) == 0);
+	}
+	g_free(cmdline);
+	return found;
+}
+
 /* The built-in dissector registers before any plugin; a Wireshark without it gets nothing. */
 void vsock_builtin_fields_handoff(void)
 {
@@ -125,6 +153,7 @@ void vsock_builtin_fields_handoff(void)
 	    !lookup_all(virtio_fields, array_length(virtio_fields)))
 		return;
 	proto_builtin_vsock = proto;
+	printed_by_tshark_e = !VSOCKMON_WS_AT_LEAST(4, 4) && command_line_prints_builtin_field();
 }
 
 static gboolean any_referenced(const builtin_field_t *fields, size_t count)
@@ -138,9 +167,9 @@ static gboolean any_referenced(const builtin_field_t *fields, size_t count)
 /*
  * Does a filter or column of this dissection name "vsock" or one of its
  * fields? Filters, custom columns and colouring rules mark the fields they
- * name "referenced", and so does tshark's -e from Wireshark 4.2 on; 4.0's
- * tshark -T fields only asks for a visible tree, as -V does, so there a
- * visible tree gets the items too (hidden: -V does not print them).
+ * name "referenced", and so does tshark's -e in 4.4 and 4.6; up to 4.2 (4.2,
+ * which we cannot test, taken for 4.0: the safe side) tshark -T fields only
+ * asks for a visible tree, so there its command line says.
  */
 static gboolean wanted(proto_tree *tree)
 {
@@ -148,8 +177,8 @@ static gboolean wanted(proto_tree *tree)
 
 	if (!tree || proto_builtin_vsock < 0 || !fill_builtin_fields)
 		return FALSE;
-	if (!VSOCKMON_WS_AT_LEAST(4, 2) && PTREE_DATA(tree)->visible)
-		;	/* maybe -T fields -e vsock.*: nothing says */
+	if (printed_by_tshark_e && PTREE_DATA(tree)->visible)
+		;	/* -T fields -e vsock.* */
 	else if (proto_registrar_get_nth(proto_builtin_vsock)->ref_type == HF_REF_TYPE_NONE &&
 		 proto_registrar_get_nth(hf_builtin_payload)->ref_type == HF_REF_TYPE_NONE &&
 		 !any_referenced(monitor_fields, array_length(monitor_fields)) &&
