@@ -283,6 +283,9 @@ static void ask_follower(epan_dissect_t *edt)
  * connection's stream (the one vsockmon.stream shows).
  */
 static int hf_vsockmon_stream = -1;	/* set by find_our_protos() */
+/* a field of the built-in vsock dissector: referenced, it makes the plugin
+ * fill them all (vsock-builtin-fields.c), as a filter on one would */
+static int hf_builtin_payload = -1;
 
 static void ask_conversation_filter(epan_dissect_t *edt)
 {
@@ -343,6 +346,7 @@ static void find_our_protos(void)
 		if (our_protos[i] < 0)
 			die("order oracle: one of our protocols is not registered");
 	}
+	hf_builtin_payload = proto_registrar_get_id_byname("vsock.payload");
 	hf_vsockmon_stream = proto_registrar_get_id_byname("vsockmon.stream");
 	if (hf_vsockmon_stream < 0)
 		die("no vsockmon.stream field");
@@ -575,6 +579,9 @@ static void dissect_one(epan_t *session, frame_data *fd, const frame_data **prev
 	wtap_rec rec;
 	nstime_t elapsed;
 	const frame_data *ref = NULL;
+
+	if (with_tree && hf_builtin_payload >= 0)
+		epan_dissect_prime_with_hfid(edt, hf_builtin_payload);
 
 	wtap_rec_init(&rec);
 	rec.rec_type = REC_TYPE_PACKET;

@@ -63,7 +63,7 @@ chmod 755 "$work"	# tshark runs as nobody and reads the batches here
 # tshark as nobody with the ASan plugin; stdout discarded, stderr kept in $2.
 decode() {
 	local capture=$1 errors=$2
-	"$root/fuzz/asan-tshark.sh" "$plugin" -r "$capture" -2 -V \
+	"$root/fuzz/asan-tshark.sh" "$plugin" -r "$capture" -2 -V -Y 'vsock || !vsock' \
 		-d vsockmon.port==8080,http -z conv,vsockmon -z endpoints,vsockmon \
 		-z follow,vsockmon,hex,0 >/dev/null 2>"$errors"
 }
