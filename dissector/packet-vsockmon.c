@@ -457,6 +457,7 @@ static int dissect_vsockmon(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 	pkt->opens_connection = opens_connection(tvb, pkt);
 	vsockmon_stream_lookup(pinfo, pkt);
 	add_stream_field(tvb, vsockmon_tree, pkt);
+	vsockmon_timestamps_add(tvb, pinfo, vsockmon_tree, pkt);
 	/* Every frame, payload or not: Follow names its nodes from the
 	 * connection's first frame, as TCP's does from the SYN. Queued before
 	 * the transport runs, so that an exception there cannot lose a payload
@@ -739,6 +740,7 @@ static void offer_handle_for_decode_as(const gchar *table_name _U_, gpointer han
 static void vsockmon_init(void)
 {
 	vsockmon_streams_init();
+	vsockmon_timestamps_init();
 }
 
 void proto_register_vsockmon(void)
@@ -834,6 +836,7 @@ void proto_register_vsockmon(void)
 	register_vsockmon_decode_as();
 	register_init_routine(vsockmon_init);
 	vsock_builtin_fields_register(vsockmon_module);
+	vsockmon_timestamps_register(proto_vsockmon, vsockmon_module);
 }
 
 void proto_reg_handoff_vsockmon(void)

@@ -34,6 +34,8 @@ typedef struct vsockmon_conv {
 	guint8 flow0_is_low;	/* the first frame's sender is key endpoint 0: its direction is flow 0 */
 	guint8 split_seen;	/* a tap frame of a vhost-split packet (virtio-vsock-split.c) */
 	struct vsockmon_conv *prev;	/* the pair's connection before this one */
+	gint64 first_ns;	/* its first frame's time, for vsockmon.time_relative */
+	gint64 last_ns;		/* first pass: its latest frame's time, for vsockmon.time_delta */
 	void *transport_state;	/* the transport layer's connection analysis */
 } vsockmon_conv_t;
 
@@ -128,6 +130,11 @@ void vsockmon_register_cli_tables(void);
 void vsock_builtin_fields_register(module_t *vsockmon_module);
 void vsock_builtin_fields_handoff(void);
 void vsock_builtin_fields_add(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree);
+
+/* Conversation timestamps (vsockmon-timestamps.c). */
+void vsockmon_timestamps_register(int proto, module_t *module);
+void vsockmon_timestamps_init(void);
+void vsockmon_timestamps_add(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const vsockmon_packet_t *pkt);
 
 /* Well-known CID names, shared by both layers' fields. */
 extern const val64_string vsockmon_cid_names[];
