@@ -11,8 +11,6 @@
 
 #include <epan/expert.h>
 
-#define NS_PER_SECOND G_GINT64_CONSTANT(1000000000)
-
 /* One direction of a connection, seen from its sender (first pass only). */
 typedef struct vsock_flow {
 	guint32 tx_bytes;		/* RW bytes sent: offset of the next byte */
@@ -182,7 +180,7 @@ static gint64 delta_ns(const nstime_t *later, const nstime_t *earlier)
 	nstime_t delta;
 
 	nstime_delta(&delta, later, earlier);
-	return (gint64)delta.secs * NS_PER_SECOND + delta.nsecs;
+	return vsockmon_nstime_ns(&delta);
 }
 
 /* Signed distance on the wrapping 32-bit byte counters. */
@@ -700,20 +698,6 @@ static proto_item *add_generated_uint(proto_tree *tree, int hf, tvbuff_t *tvb, g
 	return ti;
 }
 
-static proto_item *add_generated_ns(proto_tree *tree, int hf, tvbuff_t *tvb, gint64 ns)
-{
-	nstime_t value;
-	proto_item *ti;
-
-	if (!tree)
-		return NULL;
-	value.secs = (time_t)(ns / NS_PER_SECOND);
-	value.nsecs = (int)(ns % NS_PER_SECOND);
-	ti = proto_tree_add_time(tree, hf, tvb, 0, 0, &value);
-	proto_item_set_generated(ti);
-	return ti;
-}
-
 /*
  * Expert summaries are constant, like TCP's, so Expert Info groups them by
  * kind (one row for all zero-credit stalls, not one per frame); the frame
@@ -745,12 +729,12 @@ static void show_credit_messages(tvbuff_t *tvb, packet_info *pinfo, proto_tree *
 	}
 	if (pa->found & VSOCK_FOUND_CREDIT_ANSWER) {
 		add_generated_uint(tree, hf_credit_request_frame, tvb, extra->credit_frame);
-		add_generated_ns(tree, hf_credit_update_delay, tvb, extra->delay_ns);
+		vsockmon_add_generated_ns(tree, hf_credit_update_delay, tvb, extra->delay_ns);
 		expert_add_info(pinfo, at, &ei_credit_answer);
 	}
 	if (pa->found & VSOCK_FOUND_WINDOW_REOPENED) {
 		add_generated_uint(tree, hf_stall_frame, tvb, extra->stall_frame);
-		add_generated_ns(tree, hf_stall_time, tvb, extra->stall_ns);
+		vsockmon_add_generated_ns(tree, hf_stall_time, tvb, extra->stall_ns);
 		expert_add_info(pinfo, at, &ei_window_reopened);
 	}
 	if (pa->found & VSOCK_FOUND_BUF_CHANGED) {
@@ -795,7 +779,7 @@ static void show_connection(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 
 	if (pa->found & VSOCK_FOUND_HANDSHAKE) {
 		add_generated_uint(tree, hf_request_frame, tvb, extra->request_frame);
-		add_generated_ns(tree, hf_handshake_time, tvb, extra->delay_ns);
+		vsockmon_add_generated_ns(tree, hf_handshake_time, tvb, extra->delay_ns);
 		expert_add_info(pinfo, at, &ei_handshake);
 	}
 	if (pa->found & VSOCK_FOUND_REFUSED) {

@@ -131,6 +131,31 @@ void vsock_builtin_fields_register(module_t *vsockmon_module);
 void vsock_builtin_fields_handoff(void);
 void vsock_builtin_fields_add(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree);
 
+/*
+ * Times kept per connection or per packet are gint64 nanoseconds (half an
+ * nstime_t); shown as generated FT_RELATIVE_TIME items.
+ */
+#define VSOCKMON_NS_PER_SECOND G_GINT64_CONSTANT(1000000000)
+
+static inline gint64 vsockmon_nstime_ns(const nstime_t *t)
+{
+	return (gint64)t->secs * VSOCKMON_NS_PER_SECOND + t->nsecs;
+}
+
+static inline proto_item *vsockmon_add_generated_ns(proto_tree *tree, int hf, tvbuff_t *tvb, gint64 ns)
+{
+	nstime_t value;
+	proto_item *ti;
+
+	if (!tree)
+		return NULL;
+	value.secs = (time_t)(ns / VSOCKMON_NS_PER_SECOND);
+	value.nsecs = (int)(ns % VSOCKMON_NS_PER_SECOND);
+	ti = proto_tree_add_time(tree, hf, tvb, 0, 0, &value);
+	proto_item_set_generated(ti);
+	return ti;
+}
+
 /* Conversation timestamps (vsockmon-timestamps.c). */
 void vsockmon_timestamps_register(int proto, module_t *module);
 void vsockmon_timestamps_init(void);

@@ -52,20 +52,6 @@ void vsockmon_timestamps_init(void)
 	deltas = calculate_timestamps ? wmem_array_sized_new(wmem_file_scope(), sizeof(gint64), 4096) : NULL;
 }
 
-static gint64 ns_of(const nstime_t *t)
-{
-	return (gint64)t->secs * 1000000000 + t->nsecs;
-}
-
-static nstime_t nstime_of(gint64 ns)
-{
-	nstime_t t;
-
-	t.secs = (time_t)(ns / 1000000000);
-	t.nsecs = (int)(ns % 1000000000);
-	return t;
-}
-
 /* First pass: keep the frame's delta at its number (frames of other link types leave gaps). */
 static void store_delta(guint32 frame, gint64 delta)
 {
@@ -87,10 +73,9 @@ static gint64 stored_delta(guint32 frame)
 void vsockmon_timestamps_add(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const vsockmon_packet_t *pkt)
 {
 	vsockmon_conv_t *conv = pkt->vconv;
-	gint64 now = ns_of(&pinfo->abs_ts), delta = 0;
+	gint64 now = vsockmon_nstime_ns(&pinfo->abs_ts), delta = 0;
 	proto_tree *ts_tree;
 	proto_item *ti;
-	nstime_t t;
 
 	if (!deltas)
 		return;
@@ -108,10 +93,6 @@ void vsockmon_timestamps_add(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree
 		return;
 	ts_tree = proto_tree_add_subtree(tree, tvb, 0, 0, ett_timestamps, &ti, "Timestamps");
 	proto_item_set_generated(ti);
-	t = nstime_of(now - conv->first_ns);
-	ti = proto_tree_add_time(ts_tree, hf_time_relative, tvb, 0, 0, &t);
-	proto_item_set_generated(ti);
-	t = nstime_of(delta);
-	ti = proto_tree_add_time(ts_tree, hf_time_delta, tvb, 0, 0, &t);
-	proto_item_set_generated(ti);
+	vsockmon_add_generated_ns(ts_tree, hf_time_relative, tvb, now - conv->first_ns);
+	vsockmon_add_generated_ns(ts_tree, hf_time_delta, tvb, delta);
 }
